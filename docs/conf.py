@@ -1,0 +1,92 @@
+"""Sphinx configuration of the probmods textbook."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+from sphinx_gallery.sorting import ExplicitOrder
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE / "_ext"))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import probmods  # noqa: E402
+
+project = "probmods"
+author = "The probmods authors"
+copyright = "2026, the probmods authors"
+release = probmods.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax 3 served from _static: the site renders math offline
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+    "taskmap",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/**/*.ipynb", "auto_examples/*.zip"]
+templates_path = ["_templates"]
+nitpicky = False
+
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "show-inheritance": False}
+autodoc_typehints = "none"
+napoleon_numpy_docstring = True
+napoleon_google_docstring = False
+napoleon_use_rtype = False
+
+# --- the gallery -----------------------------------------------------------
+with open(HERE / "tasks.toml", "rb") as fh:
+    _CHAPTERS = list(tomllib.load(fh)["chapters"])
+
+sphinx_gallery_conf = {
+    "examples_dirs": ["../gallery"],
+    "gallery_dirs": ["auto_examples"],
+    "subsection_order": ExplicitOrder([f"../gallery/{c}" for c in _CHAPTERS]),
+    "within_subsection_order": "FileNameSortKey",
+    "filename_pattern": r"/plot_",
+    "abort_on_example_error": True,
+    "only_warn_on_example_error": False,
+    "doc_module": ("probmods",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "reset_modules": ("matplotlib", "probmods.utils._gallery_reset"),
+    "reset_modules_order": "before",
+    "matplotlib_animations": (True, "jshtml"),
+    "download_all_examples": True,
+    "remove_config_comments": True,
+    "show_memory": False,
+    "min_reported_time": 0,
+    "write_computation_times": True,
+    "capture_repr": ("_repr_html_",),
+    "image_srcset": [],
+    "parallel": False,
+}
+
+# --- HTML --------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = "probmods"
+html_static_path = ["_static"]
+html_css_files = ["probmods.css"]
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc", "sg_download_links", "sg_launcher_links"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+}
+html_sidebars = {"index": [], "task_map": []}
+html_show_sourcelink = False
+html_last_updated_fmt = None

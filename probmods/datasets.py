@@ -1,0 +1,290 @@
+"""Toy 2-D distributions of the course.
+
+* The three densities of HW1 Part I (kernel density estimation), with exact
+  sampling and an exact density: :class:`GaussianMixture2D` (``"GMM-A"`` and
+  ``"GMM-B"``) and :class:`Spiral` (``"Spiral"``), built by :func:`kde_density`.
+* The handout's :func:`sample_2d_datasets` over the scikit-learn toy generators
+  (Circles, Moons, GaussiansGrid, GaussiansRot) and its :class:`ToyDataset`
+  wrapper, used by the normalizing-flow chapter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import logsumexp
+
+from ._checks import as_points, check_choice, check_positive, check_positive_int
+
+__all__ = [
+    "GaussianMixture2D",
+    "Spiral",
+    "KDE_DENSITIES",
+    "kde_density",
+    "TOY_DATASETS",
+    "sample_2d_datasets",
+    "ToyDataset",
+]
+
+
+def _rng(seed):
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}")
+    return np.random.default_rng(seed)
+
+
+class GaussianMixture2D:
+    r"""Isotropic Gaussian mixture in two dimensions.
+
+    .. math::
+
+        f(\mathbf x) = \sum_{m=1}^{M} w_m \,\frac{1}{2\pi\sigma^2}
+        \exp\Big(-\frac{\lVert \mathbf x-\boldsymbol\mu_m\rVert^2}{2\sigma^2}\Big)
+
+    Parameters
+    ----------
+    means : array_like, shape (M, 2)
+        Component means :math:`\boldsymbol\mu_m`.
+    sigma : float
+        Common standard deviation of every component (per coordinate).
+    weights : array_like, shape (M,), optional
+        Mixture weights (non-negative, summing to one); equal by default.
+    """
+
+    def __init__(self, means, sigma, weights=None):
+        self.means = as_points(means, "means")
+        self.sigma = check_positive(sigma, "sigma")
+        m = len(self.means)
+        if weights is None:
+            weights = np.full(m, 1.0 / m)
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (m,):
+            raise ValueError(f"weights must have shape ({m},), got {weights.shape}")
+        if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not np.isclose(weights.sum(), 1):
+            raise ValueError("weights must be non-negative and sum to 1")
+        self.weights = weights
+
+    def __repr__(self):
+        return f"GaussianMixture2D(M={len(self.means)}, sigma={self.sigma:g})"
+
+    def sample(self, n: int, seed=0) -> np.ndarray:
+        """Draw ``n`` exact samples: a component by its weight, then a Gaussian.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples.
+        seed : int, numpy.random.Generator or None, default 0
+            Source of randomness.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, 2)
+        """
+        n = check_positive_int(n, "n")
+        rng = _rng(seed)
+        comp = rng.choice(len(self.means), size=n, p=self.weights)
+        return self.means[comp] + self.sigma * rng.standard_normal((n, 2))
+
+    def log_pdf(self, points) -> np.ndarray:
+        """Exact log-density at ``points`` (shape ``(n, 2)``), shape ``(n,)``."""
+        x = as_points(points, "points")
+        d2 = ((x[:, None, :] - self.means[None, :, :]) ** 2).sum(-1)
+        log_comp = -d2 / (2 * self.sigma**2) - math.log(2 * math.pi * self.sigma**2)
+        return logsumexp(log_comp + np.log(self.weights), axis=1)
+
+    def pdf(self, points) -> np.ndarray:
+        """Exact density at ``points`` (shape ``(n, 2)``), shape ``(n,)``."""
+        return np.exp(self.log_pdf(points))
+
+
+class Spiral:
+    r"""The spiral density of HW1: :math:`\theta\sim\mathcal U[0, 4\pi]`,
+    :math:`r\mid\theta\sim\mathcal N(\theta/2, s^2)`,
+    :math:`\mathbf x = r(\cos\theta, \sin\theta)`.
+
+    The handout writes :math:`\mathcal N(\theta/2, 0.25)`; with the usual
+    :math:`\mathcal N(\text{mean}, \text{variance})` convention the radial
+    standard deviation is :math:`s = 0.5`.
+
+    The density follows from the change of variables
+    :math:`(r,\theta)\mapsto\mathbf x`, whose Jacobian determinant is
+    :math:`|r|`. A point :math:`\mathbf x = \rho(\cos\varphi, \sin\varphi)`,
+    :math:`\varphi\in[0, 2\pi)`, has four pre-images with
+    :math:`\theta\in[0,4\pi)`: :math:`r=\rho` with :math:`\theta\in\{\varphi,
+    \varphi+2\pi\}` and :math:`r=-\rho` with :math:`\theta\in\{\varphi',
+    \varphi'+2\pi\}`, :math:`\varphi' = (\varphi+\pi) \bmod 2\pi`, so
+
+    .. math::
+
+        f(\mathbf x) = \frac{1}{4\pi\rho}\Big[\sum_{k=0}^{1}
+        \phi_s\big(\rho - \tfrac{\varphi + 2\pi k}{2}\big) +
+        \sum_{k=0}^{1}\phi_s\big(-\rho - \tfrac{\varphi' + 2\pi k}{2}\big)\Big],
+
+    with :math:`\phi_s` the :math:`\mathcal N(0, s^2)` density.
+
+    Parameters
+    ----------
+    radial_std : float, default 0.5
+        Standard deviation :math:`s` of the radius given the angle.
+    turns : float, default 2
+        Number of turns; :math:`\theta\sim\mathcal U[0, 2\pi\,\text{turns}]`.
+        Only whole numbers of turns are supported by :meth:`pdf`.
+    """
+
+    def __init__(self, radial_std: float = 0.5, turns: int = 2):
+        self.radial_std = check_positive(radial_std, "radial_std")
+        self.turns = check_positive_int(turns, "turns")
+
+    def __repr__(self):
+        return f"Spiral(radial_std={self.radial_std:g}, turns={self.turns})"
+
+    def sample(self, n: int, seed=0) -> np.ndarray:
+        """Draw ``n`` exact samples (shape ``(n, 2)``) by sampling ``theta`` then ``r``."""
+        n = check_positive_int(n, "n")
+        rng = _rng(seed)
+        theta = rng.uniform(0.0, 2 * math.pi * self.turns, size=n)
+        r = theta / 2 + self.radial_std * rng.standard_normal(n)
+        return np.column_stack([r * np.cos(theta), r * np.sin(theta)])
+
+    def pdf(self, points) -> np.ndarray:
+        """Exact density at ``points`` (shape ``(n, 2)``), shape ``(n,)``.
+
+        The density has an integrable :math:`1/\\rho` singularity at the
+        origin, where it returns ``inf``.
+        """
+        x = as_points(points, "points")
+        rho = np.hypot(x[:, 0], x[:, 1])
+        phi = np.mod(np.arctan2(x[:, 1], x[:, 0]), 2 * math.pi)
+        phi_opp = np.mod(phi + math.pi, 2 * math.pi)
+        s = self.radial_std
+        total = np.zeros_like(rho)
+        for k in range(self.turns):
+            for radius, angle in ((rho, phi), (-rho, phi_opp)):
+                z = (radius - (angle + 2 * math.pi * k) / 2) / s
+                total += np.exp(-0.5 * z**2) / (s * math.sqrt(2 * math.pi))
+        with np.errstate(divide="ignore"):
+            return total / (2 * math.pi * self.turns * rho)
+
+    def log_pdf(self, points) -> np.ndarray:
+        """Logarithm of :meth:`pdf`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.pdf(points))
+
+
+_GRID_MEANS = [[0.0, 0.0], [0.0, 2.0], [2.0, 0.0], [2.0, 2.0]]
+
+#: Names accepted by :func:`kde_density`, in the handout's order.
+KDE_DENSITIES = ("GMM-A", "GMM-B", "Spiral")
+
+
+def kde_density(name: str):
+    """One of the three densities of HW1 Part I.
+
+    Parameters
+    ----------
+    name : {"GMM-A", "GMM-B", "Spiral"}
+        ``"GMM-A"``: four equally weighted Gaussians at (0,0), (0,2), (2,0), (2,2)
+        with sigma = 1/2; ``"GMM-B"``: the same with sigma = 1; ``"Spiral"``:
+        :class:`Spiral` with its defaults.
+
+    Returns
+    -------
+    GaussianMixture2D or Spiral
+        An object with ``sample(n, seed)``, ``pdf(points)`` and ``log_pdf(points)``.
+    """
+    check_choice(name, "name", KDE_DENSITIES)
+    if name == "GMM-A":
+        return GaussianMixture2D(_GRID_MEANS, sigma=0.5)
+    if name == "GMM-B":
+        return GaussianMixture2D(_GRID_MEANS, sigma=1.0)
+    return Spiral()
+
+
+#: Names accepted by :func:`sample_2d_datasets`.
+TOY_DATASETS = ("Circles", "Moons", "GaussiansGrid", "GaussiansRot")
+
+
+def sample_2d_datasets(dist_type, num_samples=1000, seed=0, num_gaussians=5):
+    """Sample one of the handout's toy 2-D datasets.
+
+    The scikit-learn calls are exactly the handout's, so the same ``seed``
+    gives the same points. Unlike the handout it does not reseed NumPy's global
+    random state: the data depend only on ``seed``.
+
+    Parameters
+    ----------
+    dist_type : {"Circles", "Moons", "GaussiansGrid", "GaussiansRot"}
+        Which dataset.
+    num_samples : int, default 1000
+        Number of points.
+    seed : int, default 0
+        ``random_state`` given to scikit-learn.
+    num_gaussians : int, default 5
+        Number of Gaussians on the circle of radius 2.5 (``"GaussiansRot"`` only).
+
+    Returns
+    -------
+    numpy.ndarray, shape (num_samples, 2)
+    """
+    from sklearn.datasets import make_blobs, make_circles, make_moons
+
+    check_choice(dist_type, "dist_type", TOY_DATASETS)
+    num_samples = check_positive_int(num_samples, "num_samples")
+    num_gaussians = check_positive_int(num_gaussians, "num_gaussians")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if dist_type == "Circles":
+        data = make_circles(num_samples, noise=0.1, factor=0.8, random_state=seed, shuffle=True)[0]
+    elif dist_type == "Moons":
+        data = make_moons(num_samples, noise=0.1, random_state=seed, shuffle=True)[0]
+    elif dist_type == "GaussiansGrid":
+        centers = np.array(_GRID_MEANS)
+        data = make_blobs(num_samples, centers=centers, cluster_std=0.5, random_state=seed, shuffle=True)[0]
+    else:
+        angles = np.linspace(0, 2 * np.pi, num_gaussians, endpoint=False)
+        centers = np.stack([2.5 * np.array([np.cos(a), np.sin(a)]) for a in angles])
+        data = make_blobs(
+            num_samples, centers=centers, cluster_std=np.sqrt(0.1), random_state=seed, shuffle=True
+        )[0]
+    return data
+
+
+try:  # ToyDataset is a torch Dataset; the KDE chapter does not need torch.
+    from torch.utils.data import Dataset as _TorchDataset
+except ImportError:  # pragma: no cover - torch is a hard dependency
+    _TorchDataset = object
+
+
+class ToyDataset(_TorchDataset):
+    """The handout's :class:`torch.utils.data.Dataset` over :func:`sample_2d_datasets`.
+
+    Parameters
+    ----------
+    dist_type, num_samples, seed, num_gaussians
+        As in :func:`sample_2d_datasets`.
+
+    Attributes
+    ----------
+    data : numpy.ndarray, shape (num_samples, 2)
+        The points (float64, as sampled).
+    tensor : torch.Tensor, shape (num_samples, 2)
+        The points as one float32 tensor, for batched training without the
+        per-item ``__getitem__`` path.
+    """
+
+    def __init__(self, dist_type, num_samples=1000, seed=0, num_gaussians=5):
+        import torch
+
+        self.data = sample_2d_datasets(dist_type, num_samples, seed, num_gaussians=num_gaussians)
+        self.num_samples = len(self.data)
+        self.tensor = torch.from_numpy(self.data).float()
+
+    def __len__(self):
+        return self.num_samples
+
+    def __getitem__(self, index):
+        return self.tensor[index]

@@ -1,0 +1,232 @@
+"""Figure helpers shared by every chapter.
+
+They keep the pages consistent: densities are images with ``origin="lower"``
+and a labelled colour bar, samples are small translucent dots, panels that are
+compared share their axes (and their colour scale), and animations are
+:class:`matplotlib.animation.FuncAnimation` objects that Sphinx-Gallery embeds.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import animation
+
+from ._checks import as_points, check_positive_int
+from .grids import Grid2D
+
+__all__ = [
+    "panels",
+    "density_image",
+    "scatter_samples",
+    "label_axes",
+    "shared_colorbar",
+    "animate_scatter",
+    "animate_images",
+]
+
+
+def panels(nrows: int = 1, ncols: int = 1, size: float = 3.2, sharex=True, sharey=True, **kwargs):
+    """A figure with a grid of square panels that share their axes.
+
+    Parameters
+    ----------
+    nrows, ncols : int
+        Grid of panels.
+    size : float, default 3.2
+        Side of one panel in inches.
+    sharex, sharey : bool or str, default True
+        Passed to :func:`matplotlib.pyplot.subplots`.
+    **kwargs
+        Passed to :func:`matplotlib.pyplot.subplots`.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : numpy.ndarray of Axes, shape (nrows, ncols)
+    """
+    nrows = check_positive_int(nrows, "nrows")
+    ncols = check_positive_int(ncols, "ncols")
+    kwargs.setdefault("layout", "constrained")
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size * ncols, size * nrows),
+        sharex=sharex,
+        sharey=sharey,
+        squeeze=False,
+        **kwargs,
+    )
+    return fig, axes
+
+
+def label_axes(ax, xlabel: str = "$x_1$", ylabel: str = "$x_2$", title: str | None = None):
+    """Label both axes (and optionally title) a 2-D panel; returns ``ax``."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def density_image(ax, grid: Grid2D, values, vmin=None, vmax=None, cmap: str = "viridis", title=None):
+    """Draw a density on a grid as an image.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    grid : Grid2D
+        Grid on which ``values`` were computed.
+    values : array_like, shape (ny, nx) or (ny * nx,)
+        Density values at the grid points.
+    vmin, vmax : float, optional
+        Colour scale; pass the same values to panels that are compared.
+    cmap : str, default "viridis"
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+    """
+    if not isinstance(grid, Grid2D):
+        raise TypeError(f"grid must be a Grid2D, got {type(grid).__name__}")
+    img = grid.reshape(np.asarray(values, dtype=float))
+    im = ax.imshow(
+        img,
+        origin="lower",
+        extent=grid.extent,
+        vmin=vmin,
+        vmax=vmax,
+        cmap=cmap,
+        aspect="equal",
+        interpolation="nearest",
+    )
+    label_axes(ax, title=title)
+    return im
+
+
+def scatter_samples(ax, samples, lims=None, s: float = 2.0, alpha: float = 0.4, color="C0", title=None, **kwargs):
+    """Scatter 2-D samples as small translucent dots.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    samples : array_like, shape (n, 2)
+    lims : tuple of tuple, optional
+        ``((xmin, xmax), (ymin, ymax))``; by default matplotlib's autoscale.
+    s, alpha, color
+        Marker size, opacity and colour.
+    title : str, optional
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.scatter`.
+
+    Returns
+    -------
+    matplotlib.collections.PathCollection
+    """
+    x = as_points(samples, "samples")
+    sc = ax.scatter(x[:, 0], x[:, 1], s=s, alpha=alpha, color=color, linewidths=0, **kwargs)
+    if lims is not None:
+        ax.set_xlim(*lims[0])
+        ax.set_ylim(*lims[1])
+    ax.set_aspect("equal")
+    label_axes(ax, title=title)
+    return sc
+
+
+def shared_colorbar(fig, mappable, axes, label: str = "density"):
+    """One colour bar for several panels drawn on the same colour scale."""
+    cb = fig.colorbar(mappable, ax=np.ravel(axes).tolist(), shrink=0.85)
+    cb.set_label(label)
+    return cb
+
+
+def animate_scatter(frames, titles=None, lims=None, interval: int = 200, size: float = 4.0, s: float = 3.0):
+    """Animate a sequence of 2-D point clouds (e.g. samples through a sampler).
+
+    Parameters
+    ----------
+    frames : sequence of array_like, each shape (n, 2)
+        The point cloud at each frame; ``n`` may vary between frames.
+    titles : sequence of str, optional
+        One title per frame.
+    lims : tuple of tuple, optional
+        Fixed ``((xmin, xmax), (ymin, ymax))``; by default the range of all frames.
+    interval : int, default 200
+        Milliseconds between frames.
+    size : float, default 4.0
+        Figure side in inches.
+    s : float, default 3.0
+        Marker size.
+
+    Returns
+    -------
+    matplotlib.animation.FuncAnimation
+        Sphinx-Gallery embeds it when ``matplotlib_animations`` is enabled.
+    """
+    frames = [as_points(f, f"frames[{i}]") for i, f in enumerate(frames)]
+    if not frames:
+        raise ValueError("frames must contain at least one point cloud")
+    if titles is not None and len(titles) != len(frames):
+        raise ValueError(f"titles must have one entry per frame ({len(frames)}), got {len(titles)}")
+    if lims is None:
+        allp = np.concatenate(frames)
+        lo, hi = allp.min(axis=0), allp.max(axis=0)
+        pad = 0.05 * (hi - lo)
+        lims = ((lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1]))
+    fig, ax = plt.subplots(figsize=(size, size), layout="constrained")
+    sc = scatter_samples(ax, frames[0], lims=lims, s=s)
+
+    def update(i):
+        sc.set_offsets(frames[i])
+        if titles is not None:
+            ax.set_title(titles[i])
+        return (sc,)
+
+    update(0)
+    return animation.FuncAnimation(fig, update, frames=len(frames), interval=interval, blit=False)
+
+
+def animate_images(grid: Grid2D, images, titles=None, vmin=None, vmax=None, interval: int = 250,
+                   size: float = 4.0, cmap: str = "viridis", label: str = "density"):
+    """Animate a sequence of images on one grid and one colour scale.
+
+    Parameters
+    ----------
+    grid : Grid2D
+    images : sequence of array_like, each shape (ny, nx) or (ny * nx,)
+    titles : sequence of str, optional
+        One title per frame.
+    vmin, vmax : float, optional
+        Colour scale shared by every frame; by default the range of all frames.
+    interval : int, default 250
+        Milliseconds between frames.
+    size : float, default 4.0
+        Figure height in inches.
+    cmap : str, default "viridis"
+    label : str, default "density"
+        Colour-bar label.
+
+    Returns
+    -------
+    matplotlib.animation.FuncAnimation
+    """
+    imgs = [grid.reshape(np.asarray(im, dtype=float)) for im in images]
+    if not imgs:
+        raise ValueError("images must contain at least one image")
+    if titles is not None and len(titles) != len(imgs):
+        raise ValueError(f"titles must have one entry per frame ({len(imgs)}), got {len(titles)}")
+    vmin = min(float(np.min(i)) for i in imgs) if vmin is None else vmin
+    vmax = max(float(np.max(i)) for i in imgs) if vmax is None else vmax
+    fig, ax = plt.subplots(figsize=(size * 1.2, size), layout="constrained")
+    im = density_image(ax, grid, imgs[0], vmin=vmin, vmax=vmax, cmap=cmap)
+    fig.colorbar(im, ax=ax, label=label)
+
+    def update(i):
+        im.set_data(imgs[i])
+        if titles is not None:
+            ax.set_title(titles[i])
+        return (im,)
+
+    update(0)
+    return animation.FuncAnimation(fig, update, frames=len(imgs), interval=interval, blit=False)
