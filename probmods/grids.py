@@ -47,11 +47,10 @@ class Grid2D:
         Cell centres along x.
     ys : numpy.ndarray, shape (ny,)
         Cell centres along y.
-    points : numpy.ndarray, shape (ny * nx, 2)
-        All cell centres, row-major (y is the slow index), matching
-        ``values.reshape(ny, nx)`` and :func:`matplotlib.pyplot.imshow`.
-    cell_area : float
-        Area of one cell.
+
+    The properties :attr:`points` (all cell centres, row-major, matching
+    ``values.reshape(ny, nx)`` and :func:`matplotlib.pyplot.imshow`) and
+    :attr:`cell_area` complete the picture.
 
     Examples
     --------

@@ -19,7 +19,7 @@ def seed_everything(seed: int = 0) -> None:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     random.seed(int(seed))
-    np.random.seed(int(seed) % 2**32)
+    np.random.seed(int(seed) % 2**32)  # noqa: NPY002 - seeds legacy global-state users too
     try:
         import torch
     except ImportError:  # pragma: no cover - torch is a dependency

@@ -38,7 +38,13 @@ import numpy as np
 
 from probmods.datasets import KDE_DENSITIES, kde_density
 from probmods.grids import Grid2D
-from probmods.kde import cv_bandwidth, integrated_absolute_error, kde_grid, scott_bandwidth, silverman_bandwidth
+from probmods.kde import (
+    cv_bandwidth,
+    integrated_absolute_error,
+    kde_grid,
+    scott_bandwidth,
+    silverman_bandwidth,
+)
 from probmods.plotting import animate_images, panels
 
 N = 10_000

@@ -1,0 +1,18 @@
+"""Timing helpers shared by the benchmarks."""
+
+from __future__ import annotations
+
+import time
+
+
+def best_of(fn, repeat: int, warmup: int = 1):
+    """Run ``fn`` ``warmup`` times untimed, then ``repeat`` times; return (best seconds, last result)."""
+    result = None
+    for _ in range(warmup):
+        result = fn()
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
