@@ -54,8 +54,8 @@ formulas against each other.
 # with :math:`\phi_s` the :math:`\mathcal N(0,s^2)` density. The factor
 # :math:`1/\rho` makes the density infinite at the origin, yet integrable.
 
+import matplotlib.pyplot as plt
 import numpy as np
-
 from probmods.datasets import KDE_DENSITIES, kde_density
 from probmods.grids import Grid2D
 from probmods.plotting import density_image, panels, scatter_samples, shared_colorbar
@@ -80,7 +80,9 @@ for name, d in densities.items():
 fig, axes = panels(1, 3, size=3.6, sharex=False, sharey=False)
 for ax, (name, x) in zip(axes[0], samples.items(), strict=True):
     g = grids[name]
-    scatter_samples(ax, x, lims=(g.xlim, g.ylim), s=1.0, alpha=0.3, title=f"{name}: N = {N}")
+    scatter_samples(
+        ax, x, lims=(g.xlim, g.ylim), s=1.0, alpha=0.3, title=f"{name}: N = {N}"
+    )
 
 # %%
 # Exact densities, and a check that they are densities
@@ -94,15 +96,20 @@ for ax, (name, x) in zip(axes[0], samples.items(), strict=True):
 
 exact = {name: densities[name].pdf(grids[name].points) for name in densities}
 for name, f in exact.items():
-    print(f"{name:7s} integral of f on the 200x200 grid = {grids[name].integrate(f):.5f}")
+    print(
+        f"{name:7s} integral of f on the 200x200 grid = {grids[name].integrate(f):.5f}"
+    )
 for n in (400, 1600):
     fine = Grid2D((-8.5, 8.5), (-8.5, 8.5), n, n)
-    print(f"Spiral  on a {n}x{n} grid: {fine.integrate(densities['Spiral'].pdf(fine.points)):.5f}")
+    total = fine.integrate(densities["Spiral"].pdf(fine.points))
+    print(f"Spiral  on a {n}x{n} grid: {total:.5f}")
 
 fig, axes = panels(1, 3, size=3.6, sharex=False, sharey=False)
 for ax, (name, f) in zip(axes[0], exact.items(), strict=True):
     vmax = np.quantile(f, 0.999)  # the spiral is unbounded at the origin
-    im = density_image(ax, grids[name], f, vmin=0, vmax=vmax, title=f"{name}: exact $f$")
+    im = density_image(
+        ax, grids[name], f, vmin=0, vmax=vmax, title=f"{name}: exact $f$"
+    )
     shared_colorbar(fig, im, [ax], label="$f(\\mathbf{x})$")
 
 # %%
@@ -113,7 +120,8 @@ for ax, (name, f) in zip(axes[0], exact.items(), strict=True):
 # density computed on the grid (within Monte-Carlo error, about
 # :math:`\mathrm{sd}/\sqrt N`). We compare means and second moments.
 
-print(f"{'density':8s} {'moment':10s} {'samples':>10s} {'density':>10s} {'|diff| / MC error':>18s}")
+header = ("density", "moment", "samples", "density", "|diff| / MC error")
+print("{:8s} {:10s} {:>10s} {:>10s} {:>18s}".format(*header))
 for name, x in samples.items():
     g = grids[name]
     w = exact[name] * g.cell_area
@@ -128,6 +136,8 @@ for name, x in samples.items():
         z = abs(ms - mf) / (vals_s.std() / np.sqrt(N))
         print(f"{name:8s} {label:10s} {ms:10.4f} {mf:10.4f} {z:18.2f}")
         assert z < 4, "sampler and density disagree"
+
+plt.show()
 
 # %%
 # What to take from this page

@@ -22,10 +22,16 @@ previous page, measuring the error of every estimate.
 #
 # .. math::
 #
-#    \hat f(\mathbf x) = \frac{1}{N\,|H|}\sum_{i=1}^{N} K\big(H^{-1}(\mathbf x_i-\mathbf x)\big),
-#    \qquad K(\mathbf u) = k(u_1)\,k(u_2),\quad k(u)=\frac{1}{\sqrt{2\pi}}e^{-u^2/2}.
+#    \hat f(\mathbf x) = \frac{1}{N\,|H|}
+#    \sum_{i=1}^{N} K\big(H^{-1}(\mathbf x_i-\mathbf x)\big),
 #
-# With this separable Gaussian kernel :math:`K(\mathbf u) = \frac{1}{2\pi}
+# with the separable Gaussian kernel
+#
+# .. math::
+#
+#    K(\mathbf u) = k(u_1)\,k(u_2),\qquad k(u)=\frac{1}{\sqrt{2\pi}}e^{-u^2/2}.
+#
+# Then :math:`K(\mathbf u) = \frac{1}{2\pi}
 # e^{-\lVert\mathbf u\rVert^2/2}`, and :math:`K(H^{-1}\mathbf u)/|H|` is the density
 # of :math:`\mathcal N(\mathbf 0, HH^\top)`: :math:`\hat f` is a mixture of :math:`N`
 # Gaussians centred on the samples, so it is non-negative and integrates to one.
@@ -49,8 +55,8 @@ previous page, measuring the error of every estimate.
 
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
-
 from probmods.datasets import KDE_DENSITIES, kde_density
 from probmods.grids import Grid2D
 from probmods.kde import integrated_absolute_error, kde, kde_grid
@@ -84,7 +90,9 @@ def brute_force(samples, points, H):
     out = np.empty(len(points))
     for j, p in enumerate(points):
         u = np.linalg.solve(H, (samples - p).T).T
-        out[j] = np.sum(np.exp(-0.5 * (u**2).sum(1)) / (2 * np.pi)) / (len(samples) * abs(np.linalg.det(H)))
+        out[j] = np.sum(np.exp(-0.5 * (u**2).sum(1)) / (2 * np.pi)) / (
+            len(samples) * abs(np.linalg.det(H))
+        )
     return out
 
 
@@ -96,17 +104,22 @@ t0 = time.perf_counter()
 f_general = kde(x, g.points, h)
 t_general = time.perf_counter() - t0
 ref = brute_force(x, g.points[idx], h * np.eye(2))
-print(f"grid product: {t_grid * 1e3:7.1f} ms; general evaluator at the same 40,000 points: {t_general * 1e3:7.1f} ms")
-print(f"max relative difference grid vs general     : {np.max(np.abs(f_grid.ravel() - f_general) / f_general):.1e}")
-print(f"max relative difference grid vs brute force : {np.max(np.abs(f_grid.ravel()[idx] - ref) / ref):.1e}")
+print(f"grid product             : {t_grid * 1e3:7.1f} ms")
+print(f"general evaluator, 40,000 : {t_general * 1e3:7.1f} ms")
+err_general = np.max(np.abs(f_grid.ravel() - f_general) / f_general)
+err_brute = np.max(np.abs(f_grid.ravel()[idx] - ref) / ref)
+print(f"max relative difference grid vs general     : {err_general:.1e}")
+print(f"max relative difference grid vs brute force : {err_brute:.1e}")
 
 c, s = np.cos(np.pi / 6), np.sin(np.pi / 6)
 R = np.array([[c, -s], [s, c]])
 H_full = R @ np.diag([0.6, 0.2]) @ R.T
 f_full = kde(x, g.points[idx], H_full)
 ref_full = brute_force(x, g.points[idx], H_full)
-print(f"full H = R diag(0.6, 0.2) R^T: max relative difference vs brute force: "
-      f"{np.max(np.abs(f_full - ref_full) / ref_full):.1e}")
+print(
+    f"full H = R diag(0.6, 0.2) R^T: max relative difference vs brute force: "
+    f"{np.max(np.abs(f_full - ref_full) / ref_full):.1e}"
+)
 assert np.allclose(f_grid.ravel(), f_general, rtol=1e-10, atol=0)
 assert np.allclose(f_full, ref_full, rtol=1e-10, atol=0)
 
@@ -123,18 +136,36 @@ assert np.allclose(f_full, ref_full, rtol=1e-10, atol=0)
 # whose squared error is infinite because of its :math:`1/\rho` singularity.
 
 hs = (0.1, 0.5, 1.0)
-estimates = {name: {h: kde_grid(samples[name], grids[name], h) for h in hs} for name in densities}
-exact = {name: grids[name].reshape(densities[name].pdf(grids[name].points)) for name in densities}
-iae = {name: {h: integrated_absolute_error(exact[name], estimates[name][h], grids[name]) for h in hs}
-       for name in densities}
+estimates = {
+    name: {h: kde_grid(samples[name], grids[name], h) for h in hs} for name in densities
+}
+exact = {
+    name: grids[name].reshape(densities[name].pdf(grids[name].points))
+    for name in densities
+}
+iae = {
+    name: {
+        h: integrated_absolute_error(exact[name], estimates[name][h], grids[name])
+        for h in hs
+    }
+    for name in densities
+}
 
 fig, axes = panels(3, 4, size=2.9, sharex="row", sharey="row")
 for row, name in zip(axes, densities, strict=True):
     vmax = np.quantile(exact[name], 0.999)
-    im = density_image(row[0], grids[name], exact[name], vmin=0, vmax=vmax, title=f"{name}: $f$")
+    im = density_image(
+        row[0], grids[name], exact[name], vmin=0, vmax=vmax, title=f"{name}: $f$"
+    )
     for ax, h in zip(row[1:], hs, strict=True):
-        density_image(ax, grids[name], estimates[name][h], vmin=0, vmax=vmax,
-                      title=f"$\\hat f$, h = {h}: IAE {iae[name][h]:.3f}")
+        density_image(
+            ax,
+            grids[name],
+            estimates[name][h],
+            vmin=0,
+            vmax=vmax,
+            title=f"$\\hat f$, h = {h}: IAE {iae[name][h]:.3f}",
+        )
     shared_colorbar(fig, im, row, label="density")
 
 print(f"{'IAE':8s}" + "".join(f"{'h = ' + str(h):>10s}" for h in hs))
@@ -174,9 +205,12 @@ axes[0, 0].legend()
 best = {name: min(hs, key=lambda h, n=name: iae[n][h]) for name in densities}
 for name in densities:
     e = iae[name]
-    print(f"{name}: IAE {e[0.1]:.3f} / {e[0.5]:.3f} / {e[1.0]:.3f} at h = 0.1 / 0.5 / 1; "
-          f"best of the three: h = {best[name]}")
+    print(
+        f"{name}: IAE {e[0.1]:.3f} / {e[0.5]:.3f} / {e[1.0]:.3f} at h = 0.1 / 0.5 / 1; "
+        f"best of the three: h = {best[name]}"
+    )
 assert best["GMM-A"] == 0.1 and best["GMM-B"] == 0.5 and best["Spiral"] == 0.1
+plt.show()
 
 # %%
 # * **GMM-A** (:math:`\sigma = 0.5`): :math:`h=1` is twice the width of the

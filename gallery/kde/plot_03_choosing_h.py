@@ -31,11 +31,11 @@ hard they are to estimate from :math:`N = 10\,000` samples.
 #
 #   an unbiased estimate (up to a constant) of :math:`-\mathrm{KL}(f\,\|\,\hat f)` for
 #   a sample of size :math:`N-1`. Leaving :math:`\mathbf x_i` out matters: with it,
-#   :math:`h\to0` would send the likelihood to infinity. :func:`probmods.kde.cv_bandwidth`
-#   sums all :math:`N(N-1)/2` pairs exactly.
+#   :math:`h\to0` would send the likelihood to infinity.
+#   :func:`probmods.kde.cv_bandwidth` sums all :math:`N(N-1)/2` pairs exactly.
 
+import matplotlib.pyplot as plt
 import numpy as np
-
 from probmods.datasets import KDE_DENSITIES, kde_density
 from probmods.grids import Grid2D
 from probmods.kde import (
@@ -55,15 +55,25 @@ grids = {
     "GMM-B": Grid2D((-5, 7), (-5, 7), 200, 200),
     "Spiral": Grid2D((-8.5, 8.5), (-8.5, 8.5), 200, 200),
 }
-exact = {name: grids[name].reshape(densities[name].pdf(grids[name].points)) for name in densities}
+exact = {
+    name: grids[name].reshape(densities[name].pdf(grids[name].points))
+    for name in densities
+}
 
 choices = {}
 cv = {}
 for name, x in samples.items():
     cv[name] = cv_bandwidth(x)
-    choices[name] = {"Scott": scott_bandwidth(x), "Silverman": silverman_bandwidth(x), "CV": cv[name].h}
-    print(f"{name:7s} Scott h = {choices[name]['Scott']:.3f}, Silverman h = {choices[name]['Silverman']:.3f}, "
-          f"CV h = {cv[name].h:.3f} (CV log-likelihood {cv[name].score:.4f})")
+    choices[name] = {
+        "Scott": scott_bandwidth(x),
+        "Silverman": silverman_bandwidth(x),
+        "CV": cv[name].h,
+    }
+    print(
+        f"{name:7s} Scott h = {choices[name]['Scott']:.3f}, "
+        f"Silverman h = {choices[name]['Silverman']:.3f}, "
+        f"CV h = {cv[name].h:.3f} (CV log-likelihood {cv[name].score:.4f})"
+    )
 
 # %%
 # Error against bandwidth
@@ -75,20 +85,45 @@ for name, x in samples.items():
 
 h_grid = np.geomspace(0.03, 2.0, 40)
 curves = {
-    name: np.array([integrated_absolute_error(exact[name], kde_grid(samples[name], grids[name], h), grids[name])
-                    for h in h_grid])
+    name: np.array(
+        [
+            integrated_absolute_error(
+                exact[name], kde_grid(samples[name], grids[name], h), grids[name]
+            )
+            for h in h_grid
+        ]
+    )
     for name in densities
 }
-iae_at = {name: {k: integrated_absolute_error(exact[name], kde_grid(samples[name], grids[name], h), grids[name])
-                 for k, h in {**choices[name], "h = 0.1": 0.1, "h = 0.5": 0.5, "h = 1": 1.0}.items()}
-          for name in densities}
+iae_at = {
+    name: {
+        k: integrated_absolute_error(
+            exact[name], kde_grid(samples[name], grids[name], h), grids[name]
+        )
+        for k, h in {
+            **choices[name],
+            "h = 0.1": 0.1,
+            "h = 0.5": 0.5,
+            "h = 1": 1.0,
+        }.items()
+    }
+    for name in densities
+}
 
 fig, axes = panels(1, 2, size=4.2, sharex=True, sharey=False)
 ax = axes[0, 0]
 for (name, curve), color in zip(curves.items(), ("C0", "C1", "C2"), strict=True):
     ax.plot(h_grid, curve, color=color, label=name)
     for key, marker in (("Scott", "s"), ("CV", "o")):
-        ax.plot(choices[name][key], iae_at[name][key], marker, color=color, ms=8, mfc="none", mew=2)
+        ax.plot(
+            choices[name][key],
+            iae_at[name][key],
+            marker,
+            color=color,
+            ms=8,
+            mfc="none",
+            mew=2,
+        )
     k = int(np.argmin(curve))
     ax.plot(h_grid[k], curve[k], "*", color=color, ms=12)
 for h in (0.1, 0.5, 1.0):
@@ -96,27 +131,51 @@ for h in (0.1, 0.5, 1.0):
 ax.plot([], [], "s", color="0.3", mfc="none", label="Scott = Silverman")
 ax.plot([], [], "o", color="0.3", mfc="none", label="cross-validation")
 ax.plot([], [], "*", color="0.3", label="best on the grid")
-ax.set(xscale="log", xlabel="bandwidth $h$", ylabel=r"IAE $\int|f-\hat f_h|$", title="error of $\\hat f_h$")
+ax.set(
+    xscale="log",
+    xlabel="bandwidth $h$",
+    ylabel=r"IAE $\int|f-\hat f_h|$",
+    title="error of $\\hat f_h$",
+)
 ax.legend(fontsize=8)
 ax = axes[0, 1]
 for (name, res), color in zip(cv.items(), ("C0", "C1", "C2"), strict=True):
     ax.plot(res.hs, res.scores, "-", color=color, label=name)
     ax.plot(res.h, res.score, "o", color=color, ms=8, mfc="none", mew=2)
-ax.set(xscale="log", xlabel="bandwidth $h$", ylabel="CV($h$): leave-one-out log-likelihood",
-       title="cross-validation criterion")
-ax.set_ylim(max(min(r.scores.max() for r in cv.values()) - 3, min(r.scores.min() for r in cv.values())), None)
+ax.set(
+    xscale="log",
+    xlabel="bandwidth $h$",
+    ylabel="CV($h$): leave-one-out log-likelihood",
+    title="cross-validation criterion",
+)
+ax.set_ylim(
+    max(
+        min(r.scores.max() for r in cv.values()) - 3,
+        min(r.scores.min() for r in cv.values()),
+    ),
+    None,
+)
 ax.legend(fontsize=8)
 
 # %%
 # The table of choices
 # --------------------
 
-best = {name: (h_grid[int(np.argmin(c))], float(np.min(c))) for name, c in curves.items()}
+best = {
+    name: (h_grid[int(np.argmin(c))], float(np.min(c))) for name, c in curves.items()
+}
 cols = ["h = 0.1", "h = 0.5", "h = 1", "Scott", "CV"]
-print(f"{'IAE':8s}" + "".join(f"{c:>10s}" for c in cols) + f"{'best h':>10s}{'best IAE':>10s}")
+print(
+    f"{'IAE':8s}"
+    + "".join(f"{c:>10s}" for c in cols)
+    + f"{'best h':>10s}{'best IAE':>10s}"
+)
 for name in densities:
-    print(f"{name:8s}" + "".join(f"{iae_at[name][c]:10.3f}" for c in cols)
-          + f"{best[name][0]:10.3f}{best[name][1]:10.3f}")
+    print(
+        f"{name:8s}"
+        + "".join(f"{iae_at[name][c]:10.3f}" for c in cols)
+        + f"{best[name][0]:10.3f}{best[name][1]:10.3f}"
+    )
 
 # %%
 # The rules of thumb assume a Gaussian. That is close to true for GMM-B, whose
@@ -129,9 +188,12 @@ for name in densities:
 
 for name in densities:
     ratio = iae_at[name]["CV"] / best[name][1]
-    print(f"{name}: Scott's h is {choices[name]['Scott'] / best[name][0]:.1f}x the best h "
-          f"(IAE {iae_at[name]['Scott'] / best[name][1]:.2f}x the best); "
-          f"CV's IAE is {ratio:.2f}x the best")
+    print(
+        f"{name}: Scott's h is {choices[name]['Scott'] / best[name][0]:.1f}x "
+        "the best h "
+        f"(IAE {iae_at[name]['Scott'] / best[name][1]:.2f}x the best); "
+        f"CV's IAE is {ratio:.2f}x the best"
+    )
     assert ratio < 1.5
 assert iae_at["GMM-A"]["Scott"] > 1.5 * best["GMM-A"][1]
 assert iae_at["Spiral"]["Scott"] > 1.5 * best["Spiral"][1]
@@ -167,6 +229,7 @@ for name in ranking:
     print(f"{name:7s} best IAE {best[name][1]:.3f} at h = {best[name][0]:.3f}")
 assert ranking[0] == "GMM-B" and ranking[-1] == "Spiral"
 assert best["Spiral"][1] > 2 * best["GMM-A"][1]
+plt.show()
 
 # %%
 # **GMM-B is the easiest.** Its density is smooth everywhere (its curvature is small
@@ -179,7 +242,7 @@ assert best["Spiral"][1] > 2 * best["GMM-A"][1]
 # competes with the variance of a narrow one; it has a singular centre that no
 # finite bandwidth can follow; and its scale of detail (arm width 0.5, curvature
 # that grows towards the centre) differs across the plane while
-# :math:`H = hI` uses one bandwidth everywhere. Its best error is more than twice that of
-# the mixtures, and the rules of thumb, which see only its overall spread, miss
+# :math:`H = hI` uses one bandwidth everywhere. Its best error is more than twice
+# that of the mixtures, and the rules of thumb, which see only its overall spread, miss
 # by the widest margin. A locally adaptive bandwidth, or a model that follows the
 # curve (such as the flows of the next chapter), is what the spiral needs.
