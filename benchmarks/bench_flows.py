@@ -57,7 +57,7 @@ def handout_train(model, data, epochs=100, batch_size=64):
     valid_loader = DataLoader(valid_set, batch_size=batch_size)
     optimizer = Adam(model.parameters(), lr=1e-3)
     train_losses, valid_losses, min_valid_loss = [], [], np.inf
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         epoch_loss = 0
         model.train(True)
         for _, training_sample in enumerate(train_loader):
@@ -93,7 +93,6 @@ def run(epochs=60, rounds=2):
     for _ in range(rounds):  # alternate, so all see the same machine state
         for name in names:
             torch.manual_seed(8)
-            np.random.seed(0)
             if name == "handout":
                 data = HandoutToyDataset("Moons", num_samples=1500)
                 model = handout_flow(4)

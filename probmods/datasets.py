@@ -24,6 +24,7 @@ __all__ = [
     "kde_density",
     "TOY_DATASETS",
     "sample_2d_datasets",
+    "toy_log_density",
     "ToyDataset",
 ]
 
@@ -245,12 +246,86 @@ def sample_2d_datasets(dist_type, num_samples=1000, seed=0, num_gaussians=5):
         centers = np.array(_GRID_MEANS)
         data = make_blobs(num_samples, centers=centers, cluster_std=0.5, random_state=seed, shuffle=True)[0]
     else:
-        angles = np.linspace(0, 2 * np.pi, num_gaussians, endpoint=False)
-        centers = np.stack([2.5 * np.array([np.cos(a), np.sin(a)]) for a in angles])
+        centers = _rot_centers(num_gaussians)
         data = make_blobs(
             num_samples, centers=centers, cluster_std=np.sqrt(0.1), random_state=seed, shuffle=True
         )[0]
     return data
+
+
+def _rot_centers(num_gaussians):
+    angles = np.linspace(0, 2 * np.pi, num_gaussians, endpoint=False)
+    return np.stack([2.5 * np.array([np.cos(a), np.sin(a)]) for a in angles])
+
+
+def _log_mean_gauss(x, centers, std):
+    """log of the equal-weight mean of N(x; c, std^2 I) over the rows of ``centers``."""
+    d2 = ((x[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
+    return logsumexp(-d2 / (2 * std**2), axis=1) - math.log(len(centers)) - math.log(2 * math.pi * std**2)
+
+
+def toy_log_density(dist_type, points, num_gaussians=5, nodes=256):
+    r"""Exact log-density of the distribution that :func:`sample_2d_datasets` samples.
+
+    scikit-learn's generators put equal numbers of points on each component
+    (a Gaussian centre, or a curve) and add isotropic Gaussian noise. In the
+    limit of many samples the points on a curve are uniform along it, so the
+    density is a mixture of Gaussian blobs (``GaussiansGrid``,
+    ``GaussiansRot``) or a Gaussian blur of uniform measures on curves:
+
+    * ``Moons``: half of the mass on the upper unit half circle
+      :math:`(\cos t, \sin t)`, half on :math:`(1-\cos t, \tfrac12-\sin t)`,
+      :math:`t\sim\mathcal U[0,\pi]`, noise :math:`\sigma = 0.1`;
+    * ``Circles``: half on the unit circle, half on the circle of radius 0.8,
+      noise :math:`\sigma = 0.1`.
+
+    The integral along a curve is computed with ``nodes`` quadrature points
+    (Gauss-Legendre on the half circles, the periodic trapezoid rule on full
+    circles). Both converge exponentially for these smooth integrands: with the
+    default 256 nodes the log-density agrees with an 8000-node computation to
+    about 1e-11 wherever it exceeds -20.
+
+    Parameters
+    ----------
+    dist_type : {"Circles", "Moons", "GaussiansGrid", "GaussiansRot"}
+    points : array_like, shape (n, 2)
+    num_gaussians : int, default 5
+        Number of Gaussians of ``"GaussiansRot"``.
+    nodes : int, default 256
+        Quadrature points per curve.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+    """
+    check_choice(dist_type, "dist_type", TOY_DATASETS)
+    x = as_points(points, "points", allow_empty=True)
+    num_gaussians = check_positive_int(num_gaussians, "num_gaussians")
+    nodes = check_positive_int(nodes, "nodes")
+    if dist_type == "GaussiansGrid":
+        return _log_mean_gauss(x, np.array(_GRID_MEANS), 0.5)
+    if dist_type == "GaussiansRot":
+        return _log_mean_gauss(x, _rot_centers(num_gaussians), math.sqrt(0.1))
+    if dist_type == "Moons":
+        u, w = np.polynomial.legendre.leggauss(nodes)
+        t = (u + 1) * (math.pi / 2)
+        w = w / 2  # weights of the uniform average over [0, pi]
+        curves = [np.column_stack([np.cos(t), np.sin(t)]), np.column_stack([1 - np.cos(t), 0.5 - np.sin(t)])]
+    else:
+        t = np.linspace(0, 2 * math.pi, nodes, endpoint=False)
+        w = np.full(nodes, 1.0 / nodes)
+        unit = np.column_stack([np.cos(t), np.sin(t)])
+        curves = [unit, 0.8 * unit]
+    std = 0.1
+    out = []
+    for start in range(0, len(x), 1024):
+        xb = x[start : start + 1024]
+        logs = []
+        for c in curves:
+            d2 = ((xb[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+            logs.append(logsumexp(-d2 / (2 * std**2), b=w[None, :], axis=1))
+        out.append(logsumexp(np.stack(logs), axis=0) - math.log(2) - math.log(2 * math.pi * std**2))
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 try:  # ToyDataset is a torch Dataset; the KDE chapter does not need torch.

@@ -39,7 +39,18 @@ from torch.nn import functional as F
 from . import _flow_engine
 from ._checks import check_choice, check_positive, check_positive_int
 
-__all__ = ["StandardNormal", "CouplingLayer", "CouplingFlow", "train", "TrainResult"]
+__all__ = [
+    "StandardNormal",
+    "CouplingLayer",
+    "CouplingFlow",
+    "train",
+    "TrainResult",
+    "log_density_on_grid",
+    "FlowFit",
+    "fit_toy_flow",
+    "plot_fits",
+    "format_scores",
+]
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -116,8 +127,10 @@ class CouplingLayer(nn.Module):
     def __init__(self, mask):
         super().__init__()
         mask = torch.as_tensor(mask, dtype=torch.get_default_dtype())
-        if mask.shape != (2,) or not bool(((mask == 0) | (mask == 1)).all()):
-            raise ValueError(f"mask must be a binary tensor of shape (2,), got {mask.tolist()}")
+        if mask.shape != (2,) or sorted(mask.tolist()) != [0.0, 1.0]:
+            raise ValueError(
+                f"mask must be [1, 0] or [0, 1] (one coordinate kept, one transformed), got {mask.tolist()}"
+            )
         self.mask = nn.Parameter(mask, requires_grad=False)
         self.s_func = _mlp()
         self.scale_factor = nn.Parameter(torch.zeros(2))
@@ -216,6 +229,10 @@ class CouplingFlow(nn.Module):
     def _check_n(self, num_samples):
         return check_positive_int(num_samples, "num_samples")
 
+    def _prior_sample(self, n):
+        param = self.layers[0].scale_factor
+        return self.prior.sample((n,), dtype=param.dtype).to(param.device)
+
     def sample_x(self, num_samples: int):
         r"""Sample :math:`\mathbf x = f(\mathbf z)` and its log-density.
 
@@ -233,7 +250,7 @@ class CouplingFlow(nn.Module):
         log_prob : torch.Tensor, shape (num_samples,)
         """
         n = self._check_n(num_samples)
-        z = self.prior.sample((n,))
+        z = self._prior_sample(n)
         log_prob = self.prior.log_prob(z)
         for layer in self.layers:
             z, ld = layer(z)
@@ -254,7 +271,7 @@ class CouplingFlow(nn.Module):
             ``samples[-1]`` from :math:`p(\\mathbf x)`.
         """
         n = self._check_n(num_samples)
-        z = self.prior.sample((n,))
+        z = self._prior_sample(n)
         samples = [z]
         for layer in self.layers:
             z, _ = layer(z)
@@ -283,11 +300,15 @@ def _as_data_tensor(data) -> torch.Tensor:
         x = data
     elif isinstance(data, np.ndarray):
         x = torch.from_numpy(data)
-    elif hasattr(data, "__len__") and hasattr(data, "__getitem__"):
-        x = torch.stack([torch.as_tensor(data[i]) for i in range(len(data))])
+    elif hasattr(data, "__len__") and hasattr(data, "__getitem__") and not isinstance(data, (str, bytes)):
+        try:
+            x = torch.stack([torch.as_tensor(data[i]) for i in range(len(data))])
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise TypeError(f"data must be an (N, 2) array of numbers: {exc}") from None
     else:
         raise TypeError(f"data must be a ToyDataset, a tensor or an array of shape (N, 2), got {type(data).__name__}")
-    x = x.to(torch.get_default_dtype())
+    if not torch.is_floating_point(x) and x.dtype not in (torch.int32, torch.int64):
+        raise TypeError(f"data must be numeric, got dtype {x.dtype}")
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"data must have shape (N, 2), got shape {tuple(x.shape)}")
     if x.shape[0] < 2:
@@ -375,8 +396,6 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
     n = x.shape[0]
     n_train = int(n * 0.9)
     lengths = [n_train, n - n_train]
-    if min(lengths) < 1:
-        raise ValueError(f"data is too small to split 90/10: {n} points")
     perm = torch.randperm(n).tolist()  # exactly random_split's draw from the global generator
     train_x = x[perm[:n_train]]
     valid_x = x[perm[n_train:]]
@@ -396,9 +415,10 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
         model.train(True)
         epoch_loss = 0.0
         if engine == "numpy":
-            for batch in np_batches:
-                epoch_loss += _flow_engine.loss_and_grad(params, batch)
-                optimizer.step(params.grad)
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+                for batch in np_batches:
+                    epoch_loss += _flow_engine.loss_and_grad(params, batch)
+                    optimizer.step(params.grad)
         else:
             for batch in train_batches:
                 loss = -model.log_probability(batch).mean(0)
@@ -407,6 +427,10 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
                 optimizer.step()
                 epoch_loss += loss.item()
         epoch_loss /= len(train_batches)
+        if not math.isfinite(epoch_loss):
+            raise FloatingPointError(
+                f"training diverged at epoch {epoch} (mean training loss {epoch_loss}); try a smaller lr"
+            )
         train_losses.append(epoch_loss)
 
         model.train(False)
@@ -439,3 +463,208 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
         else:
             model_best.load_state_dict(best_state)
     return TrainResult(model_best, train_losses, valid_losses, best_epoch, min_valid_loss)
+
+
+def log_density_on_grid(model: CouplingFlow, grid) -> np.ndarray:
+    r"""Evaluate ``model.log_probability`` at every point of a grid.
+
+    Parameters
+    ----------
+    model : CouplingFlow
+    grid : probmods.grids.Grid2D
+
+    Returns
+    -------
+    numpy.ndarray, shape (ny, nx)
+        :math:`\log p` at the grid points, as an image.
+    """
+    param = next(model.parameters())
+    pts = torch.from_numpy(grid.points).to(param.dtype)
+    with torch.no_grad():
+        return grid.reshape(model.log_probability(pts).cpu().numpy().astype(np.float64))
+
+
+class FlowFit:
+    r"""A flow trained on a toy dataset by :func:`fit_toy_flow`, with its held-out scores.
+
+    Attributes
+    ----------
+    model : CouplingFlow
+        The returned model (the handout's best-model rule).
+    train_losses, valid_losses : list of float
+        Per-epoch mean negative log-likelihoods.
+    data : numpy.ndarray, shape (N, 2)
+        The training set (before the 90/10 split).
+    seconds : float
+        Wall-clock training time.
+    test_nll : float
+        Mean negative log-likelihood of ``num_test`` fresh samples of the same
+        generator (a different seed from the training data).
+    entropy : float
+        Mean of :math:`-\log p` under the exact density on the same test samples,
+        an estimate of the entropy :math:`H(p)`, the lowest NLL any model can reach.
+    kl : float
+        ``test_nll - entropy``: a Monte-Carlo estimate of :math:`\mathrm{KL}(p\,\|\,q)`.
+    kl_se : float
+        Its standard error (from the paired differences).
+    kl_median : float
+        Median of :math:`\log p - \log q` over the test samples: unlike the mean,
+        insensitive to a few test points far in a tail where the flow's density
+        collapses.
+    tail_fraction : float
+        Fraction of test samples with :math:`\log p - \log q > 10`, i.e. where the
+        flow's density is more than :math:`e^{10}` times too small.
+    """
+
+    def __init__(self, **kwargs):
+        self.__dict__.update(kwargs)
+
+    def __repr__(self):
+        return (f"FlowFit({self.dist_type}, N={len(self.data)}, K={self.model.num_layers}, "
+                f"epochs={len(self.train_losses)}, test NLL={self.test_nll:.3f}, KL={self.kl:.3f})")
+
+
+def fit_toy_flow(dist_type: str, num_samples: int = 1500, num_layers: int = 4, epochs: int = 500,
+                 num_gaussians: int = 5, torch_seed: int = 8, num_test: int = 20_000, test_seed: int = 1,
+                 progress: bool = True) -> FlowFit:
+    """The handout's snippet: seed, make a :class:`~probmods.datasets.ToyDataset`, build and train a flow.
+
+    Seeds are the handout's (``torch.manual_seed(8)`` before the data and the
+    model; the data use ``seed=0``), so the model's initialisation and the
+    train/validation split are those of the handout. The trained model is then
+    scored on ``num_test`` fresh samples against the exact density
+    (:func:`probmods.datasets.toy_log_density`).
+
+    Parameters
+    ----------
+    dist_type : {"Circles", "Moons", "GaussiansGrid", "GaussiansRot"}
+    num_samples : int, default 1500
+    num_layers : int, default 4
+    epochs : int, default 500
+    num_gaussians : int, default 5
+    torch_seed : int, default 8
+    num_test : int, default 20000
+    test_seed : int, default 1
+        Seed of the test samples; must differ from the training seed 0.
+    progress : bool, default True
+        tqdm progress bar during training.
+
+    Returns
+    -------
+    FlowFit
+    """
+    import time
+
+    from .datasets import ToyDataset, sample_2d_datasets, toy_log_density
+
+    if test_seed == 0:
+        raise ValueError("test_seed must differ from the training data's seed 0")
+    torch.manual_seed(torch_seed)
+    data = ToyDataset(dist_type, num_samples=num_samples, num_gaussians=num_gaussians)
+    model = CouplingFlow(num_layers=num_layers)
+    t0 = time.perf_counter()
+    model_best, train_losses, valid_losses = train(model, data, epochs=epochs, progress=progress, verbose=False)
+    seconds = time.perf_counter() - t0
+    test = sample_2d_datasets(dist_type, num_samples=num_test, seed=test_seed, num_gaussians=num_gaussians)
+    with torch.no_grad():
+        log_q = model_best.log_probability(torch.from_numpy(test).float()).double().numpy()
+    log_p = toy_log_density(dist_type, test, num_gaussians=num_gaussians)
+    diff = log_p - log_q
+    return FlowFit(
+        dist_type=dist_type, model=model_best, train_losses=list(train_losses), valid_losses=list(valid_losses),
+        data=data.data, seconds=seconds, test_nll=float(-log_q.mean()), entropy=float(-log_p.mean()),
+        kl=float(diff.mean()), kl_se=float(diff.std(ddof=1) / math.sqrt(len(diff))),
+        kl_median=float(np.median(diff)), tail_fraction=float(np.mean(diff > 10)),
+    )
+
+
+def plot_fits(fits, labels, grid, num_samples: int = 1000, seed: int = 0, exact=None):
+    """Compare trained flows: density, samples after every layer, and training data.
+
+    One row per fit: the learned density on ``grid`` (on the colour scale of the
+    exact density when given, else of the first fit), then ``sample_x_each_step``
+    with ``num_samples`` points, then the training data. The sample panels share
+    their axes across the whole figure: the grid's extent, widened to the central
+    99.6% of all samples.
+
+    Parameters
+    ----------
+    fits : sequence of FlowFit
+    labels : sequence of str
+        One label per fit (row titles).
+    grid : probmods.grids.Grid2D
+        Where densities are evaluated; also the axis limits of every panel.
+    num_samples : int, default 1000
+    seed : int, default 0
+        Torch seed for the samples.
+    exact : array_like, optional
+        The exact density on ``grid``, drawn in an extra first column.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from .plotting import density_image, panels, scatter_samples
+
+    if len(fits) != len(labels):
+        raise ValueError(f"labels must have one entry per fit ({len(fits)}), got {len(labels)}")
+    num_samples = check_positive_int(num_samples, "num_samples")
+    dens = [np.exp(log_density_on_grid(f.model, grid)) for f in fits]
+    vmax = float(np.max(exact)) if exact is not None else float(np.quantile(dens[0], 0.999))
+    k_max = max(f.model.num_layers for f in fits)
+    extra = 1 if exact is not None else 0
+    all_steps = []
+    for f in fits:
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            all_steps.append([s.numpy() for s in f.model.sample_x_each_step(num_samples)])
+    pts = np.concatenate([np.concatenate(st) for st in all_steps])
+    lo = np.minimum(np.quantile(pts, 0.002, axis=0), [grid.xlim[0], grid.ylim[0]])
+    hi = np.maximum(np.quantile(pts, 0.998, axis=0), [grid.xlim[1], grid.ylim[1]])
+    lims = ((lo[0], hi[0]), (lo[1], hi[1]))
+    fig, axes = panels(len(fits), k_max + 3 + extra, size=2.2)
+    for row, (f, label, d, steps) in enumerate(zip(fits, labels, dens, all_steps, strict=True)):
+        ax_row = axes[row]
+        if exact is not None:
+            density_image(ax_row[0], grid, exact, vmin=0, vmax=vmax, title="exact density")
+        density_image(ax_row[extra], grid, d, vmin=0, vmax=vmax, title=f"{label}\nflow density")
+        for k in range(k_max + 1):
+            ax = ax_row[extra + 1 + k]
+            if k < len(steps):
+                scatter_samples(ax, steps[k], lims=lims, s=1.5, title="prior $z$" if k == 0 else f"layer {k}")
+            else:
+                ax.axis("off")
+        scatter_samples(ax_row[-1], f.data[:num_samples], lims=lims, s=1.5, color="C3",
+                        title=f"data (N = {len(f.data)})")
+    for ax in axes.ravel():
+        ax.locator_params(nbins=4)
+    return fig
+
+
+def format_scores(fits, label: str = "model") -> str:
+    """A table of the scores of several :class:`FlowFit` objects, one row each.
+
+    Columns: final training and validation NLL (the handout's), mean test NLL on
+    fresh samples, the entropy :math:`H(p)` (the floor), the KL estimate and its
+    standard error, the median gap and the percentage of test points in a
+    collapsed tail.
+
+    Parameters
+    ----------
+    fits : dict
+        ``row label -> FlowFit``.
+    label : str, default "model"
+        Header of the first column.
+
+    Returns
+    -------
+    str
+    """
+    width = max([len(label)] + [len(str(k)) for k in fits])
+    cols = ("train", "valid", "test NLL", "H(p)", "KL", "+-", "median", "tail %")
+    lines = [f"{label:>{width}s} " + " ".join(f"{c:>8s}" for c in cols)]
+    for key, f in fits.items():
+        vals = (f.train_losses[-1], f.valid_losses[-1], f.test_nll, f.entropy, f.kl, f.kl_se, f.kl_median,
+                100 * f.tail_fraction)
+        lines.append(f"{key!s:>{width}s} " + " ".join(f"{v:8.3f}" for v in vals))
+    return "\n".join(lines)

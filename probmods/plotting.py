@@ -23,6 +23,7 @@ __all__ = [
     "shared_colorbar",
     "animate_scatter",
     "animate_images",
+    "draw_graph",
 ]
 
 
@@ -230,3 +231,65 @@ def animate_images(grid: Grid2D, images, titles=None, vmin=None, vmax=None, inte
 
     update(0)
     return animation.FuncAnimation(fig, update, frames=len(imgs), interval=interval, blit=False)
+
+
+def draw_graph(ax, nodes: dict, edges, node_width: float = 1.5, node_height: float = 0.6, fontsize: int = 11):
+    """Draw a small computational graph: labelled boxes joined by arrows.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    nodes : dict
+        ``name -> (x, y, label)`` or ``name -> (x, y, label, kind)`` with
+        ``kind`` one of ``"io"`` (inputs and outputs, rounded), ``"op"``
+        (operations, circles) or ``"net"`` (neural networks, shaded boxes).
+    edges : iterable of tuple
+        ``(source, target)`` or ``(source, target, label)``.
+    node_width, node_height : float
+        Size of a box, in data units.
+    fontsize : int, default 11
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    styles = {
+        "io": {"boxstyle": "round,pad=0.02,rounding_size=0.25", "fc": "#dbe9f6", "ec": "#2f5d8a"},
+        "op": {"boxstyle": "circle,pad=0.05", "fc": "#fff3d6", "ec": "#a06a00"},
+        "net": {"boxstyle": "square,pad=0.02", "fc": "#e4f2e1", "ec": "#2e7d32"},
+    }
+    patches = {}
+    for name, spec in nodes.items():
+        if len(spec) not in (3, 4):
+            raise ValueError(f"node {name!r} must be (x, y, label) or (x, y, label, kind)")
+        x, y, label = spec[:3]
+        kind = spec[3] if len(spec) == 4 else "io"
+        if kind not in styles:
+            raise ValueError(f"node {name!r} has unknown kind {kind!r}; expected one of {sorted(styles)}")
+        w, h = (node_height, node_height) if kind == "op" else (node_width, node_height)
+        patch = FancyBboxPatch((x - w / 2, y - h / 2), w, h, lw=1.5, mutation_aspect=1, **styles[kind])
+        ax.add_patch(patch)
+        ax.text(x, y, label, ha="center", va="center", fontsize=fontsize)
+        patches[name] = patch
+    for edge in edges:
+        src, dst = edge[0], edge[1]
+        if src not in patches or dst not in patches:
+            raise ValueError(f"edge {edge!r} names an unknown node")
+        arrow = FancyArrowPatch(
+            posA=nodes[src][:2], posB=nodes[dst][:2], patchA=patches[src], patchB=patches[dst],
+            arrowstyle="-|>", mutation_scale=14, lw=1.3, color="0.25", shrinkA=2, shrinkB=2,
+        )
+        ax.add_patch(arrow)
+        if len(edge) == 3:
+            (x0, y0), (x1, y1) = nodes[src][:2], nodes[dst][:2]
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, edge[2], ha="center", va="bottom", fontsize=fontsize - 2,
+                    color="0.3")
+    xs = [v[0] for v in nodes.values()]
+    ys = [v[1] for v in nodes.values()]
+    ax.set_xlim(min(xs) - node_width, max(xs) + node_width)
+    ax.set_ylim(min(ys) - node_height * 1.5, max(ys) + node_height * 1.5)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax

@@ -15,6 +15,7 @@ from probmods.datasets import (
     ToyDataset,
     kde_density,
     sample_2d_datasets,
+    toy_log_density,
 )
 from probmods.grids import Grid2D
 
@@ -146,5 +147,119 @@ def test_toy_dataset_wraps_samples():
     ],
 )
 def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+# --- toy_log_density: the exact density of sample_2d_datasets ----------------
+
+# boxes with at least 6 noise standard deviations around every component
+TOY_BOXES = {
+    "Circles": ((-2, 2), (-2, 2)),
+    "Moons": ((-2, 3), (-1.5, 2)),
+    "GaussiansGrid": ((-3, 5), (-3, 5)),
+    "GaussiansRot": ((-5, 5), (-5, 5)),
+}
+
+
+@pytest.mark.parametrize("dist_type", TOY_DATASETS)
+def test_toy_density_integrates_to_one_on_a_grid(dist_type):
+    g = Grid2D(*TOY_BOXES[dist_type], 200, 200)
+    assert g.integrate(np.exp(toy_log_density(dist_type, g.points))) == pytest.approx(1.0, abs=1e-7)
+
+
+@pytest.mark.parametrize("num_gaussians", [1, 3, 5])
+def test_toy_gaussians_rot_is_the_equal_weight_mixture(num_gaussians):
+    angles = 2 * np.pi * np.arange(num_gaussians) / num_gaussians
+    mixture = GaussianMixture2D(2.5 * np.column_stack([np.cos(angles), np.sin(angles)]), sigma=math.sqrt(0.1))
+    pts = np.random.default_rng(0).uniform(-5, 5, size=(200, 2))
+    np.testing.assert_allclose(
+        toy_log_density("GaussiansRot", pts, num_gaussians=num_gaussians), mixture.log_pdf(pts), rtol=1e-12
+    )
+
+
+def test_toy_gaussians_grid_is_gmm_a():
+    pts = np.random.default_rng(1).uniform(-3, 5, size=(200, 2))
+    np.testing.assert_allclose(toy_log_density("GaussiansGrid", pts), kde_density("GMM-A").log_pdf(pts), rtol=1e-12)
+
+
+def test_toy_circles_equals_the_blurred_ring_formula():
+    """N(0, s^2 I) blur of the uniform measure on a circle of radius R: exp(-(r-R)^2/2s^2) I0e(rR/s^2) / 2 pi s^2."""
+    from scipy.special import i0e
+
+    s = 0.1
+    pts = np.random.default_rng(2).uniform(-1.6, 1.6, size=(300, 2))
+    r = np.hypot(pts[:, 0], pts[:, 1])
+    rings = [np.exp(-((r - R) ** 2) / (2 * s**2)) * i0e(r * R / s**2) / (2 * np.pi * s**2) for R in (1.0, 0.8)]
+    np.testing.assert_allclose(toy_log_density("Circles", pts), np.log((rings[0] + rings[1]) / 2), rtol=1e-11)
+
+
+def test_toy_moons_equals_adaptive_quadrature():
+    s = 0.1
+
+    def density(x):
+        def along(t, lower):
+            cx, cy = (1 - math.cos(t), 0.5 - math.sin(t)) if lower else (math.cos(t), math.sin(t))
+            return math.exp(-((x[0] - cx) ** 2 + (x[1] - cy) ** 2) / (2 * s**2)) / (2 * math.pi * s**2) / math.pi
+
+        return sum(integrate.quad(along, 0, math.pi, args=(lower,), epsabs=0, epsrel=1e-13, limit=200)[0]
+                   for lower in (False, True)) / 2
+
+    pts = np.array([[0.3, 0.2], [1.0, -0.4], [0.0, 0.95], [-0.9, 0.1], [2.0, 0.5], [1.5, 1.2]])
+    np.testing.assert_allclose(toy_log_density("Moons", pts), np.log([density(p) for p in pts]), rtol=1e-11)
+
+
+@pytest.mark.parametrize("dist_type", ["Circles", "Moons"])
+def test_toy_density_quadrature_has_converged(dist_type):
+    pts = np.random.default_rng(3).uniform(-1.5, 2.0, size=(100, 2))
+    np.testing.assert_allclose(
+        toy_log_density(dist_type, pts, nodes=800), toy_log_density(dist_type, pts), rtol=1e-11, atol=1e-11
+    )
+
+
+@pytest.mark.parametrize(
+    ("dist_type", "num_gaussians"),
+    [("Circles", 5), ("Moons", 5), ("GaussiansGrid", 5), ("GaussiansRot", 5), ("GaussiansRot", 3)],
+)
+def test_sample_2d_datasets_match_toy_density_histogram(dist_type, num_gaussians):
+    """Chi-square test of the scikit-learn samples against cell probabilities of toy_log_density."""
+    from scipy.stats import chi2
+
+    x = sample_2d_datasets(dist_type, 40_000, seed=4, num_gaussians=num_gaussians)
+    (x0, x1), (y0, y1) = TOY_BOXES[dist_type]
+    xedges, yedges = np.linspace(x0, x1, 13), np.linspace(y0, y1, 13)
+    counts, _, _ = np.histogram2d(x[:, 0], x[:, 1], bins=[xedges, yedges])
+    fine = Grid2D((x0, x1), (y0, y1), 240, 240)
+    dens = np.exp(toy_log_density(dist_type, fine.points, num_gaussians=num_gaussians))
+    p = fine.reshape(dens).T * fine.cell_area  # [ix, iy]
+    probs = p.reshape(12, 20, 12, 20).sum(axis=(1, 3))
+    assert probs.sum() == pytest.approx(1.0, abs=1e-6)
+    expected = probs * counts.sum()
+    keep = expected > 20
+    stat = np.sum((counts[keep] - expected[keep]) ** 2 / expected[keep])
+    assert stat < chi2.ppf(0.9999, keep.sum() - 1) * 1.1
+
+
+@pytest.mark.parametrize("dist_type", TOY_DATASETS)
+def test_toy_density_of_no_points(dist_type):
+    assert toy_log_density(dist_type, np.zeros((0, 2))).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda: toy_log_density("Swiss", np.zeros((3, 2))), ValueError, "unknown dist_type 'Swiss'"),
+        (lambda: toy_log_density(3, np.zeros((3, 2))), TypeError, "dist_type must be a string"),
+        (lambda: toy_log_density("Moons", np.zeros((3, 3))), ValueError, r"points must have shape \(n, 2\)"),
+        (lambda: toy_log_density("Moons", np.zeros(4)), ValueError, r"points must have shape \(n, 2\)"),
+        (lambda: toy_log_density("Circles", [[np.nan, 0.0]]), ValueError, "points must be finite"),
+        (lambda: toy_log_density("Circles", "abc"), TypeError, "points must be an array of numbers"),
+        (lambda: toy_log_density("GaussiansRot", np.zeros((3, 2)), num_gaussians=0), ValueError,
+         "num_gaussians must be >= 1"),
+        (lambda: toy_log_density("Moons", np.zeros((3, 2)), nodes=0), ValueError, "nodes must be >= 1"),
+        (lambda: toy_log_density("Moons", np.zeros((3, 2)), nodes=2.5), TypeError, "nodes must be an integer"),
+    ],
+)
+def test_toy_density_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()

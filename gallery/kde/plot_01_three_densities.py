@@ -56,6 +56,7 @@ formulas against each other.
 
 import matplotlib.pyplot as plt
 import numpy as np
+
 from probmods.datasets import KDE_DENSITIES, kde_density
 from probmods.grids import Grid2D
 from probmods.plotting import density_image, panels, scatter_samples, shared_colorbar

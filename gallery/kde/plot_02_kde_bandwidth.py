@@ -57,6 +57,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+
 from probmods.datasets import KDE_DENSITIES, kde_density
 from probmods.grids import Grid2D
 from probmods.kde import integrated_absolute_error, kde, kde_grid

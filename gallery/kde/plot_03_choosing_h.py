@@ -36,6 +36,7 @@ hard they are to estimate from :math:`N = 10\,000` samples.
 
 import matplotlib.pyplot as plt
 import numpy as np
+
 from probmods.datasets import KDE_DENSITIES, kde_density
 from probmods.grids import Grid2D
 from probmods.kde import (

@@ -1,0 +1,161 @@
+r"""
+Training flows on the four toy datasets
+=======================================
+
+With the layer and the flow checked, we train: a four-layer flow on 1500 samples
+of each toy dataset, for 500 epochs (1000 for the moons), with the handout's seeds,
+split and best-model rule. For each dataset we plot the learned density on a grid,
+the samples after every layer, and score the model on 20,000 fresh samples against
+the exact density: held-out negative log-likelihood, the data's entropy (the best
+possible value) and their difference, an estimate of
+:math:`\mathrm{KL}(p\,\|\,q_\theta)`.
+"""
+
+# %%
+# Training
+# --------
+#
+# .. task:: HW1-II-T9
+#
+# :func:`probmods.flows.fit_toy_flow` runs the handout's snippet
+# (``torch.manual_seed(8)``, ``ToyDataset(name, num_samples=1500)``,
+# ``CouplingFlow(num_layers=4)``, ``train(model, data, epochs)``) and then scores
+# the returned model. Training uses :func:`probmods.flows.train`, which computes
+# the same updates as the handout's loop several times faster (see its
+# documentation and ``nox -s bench``).
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from probmods.datasets import TOY_DATASETS, toy_log_density
+from probmods.flows import fit_toy_flow, format_scores, log_density_on_grid, plot_fits
+from probmods.grids import Grid2D
+from probmods.plotting import animate_scatter, density_image, panels
+
+EPOCHS = {"Circles": 500, "Moons": 1000, "GaussiansGrid": 500, "GaussiansRot": 500}
+fits = {
+    name: fit_toy_flow(name, num_samples=1500, num_layers=4, epochs=EPOCHS[name])
+    for name in TOY_DATASETS
+}
+for name, fit in fits.items():
+    print(
+        f"{name:13s} {EPOCHS[name]:5d} epochs in {fit.seconds:5.1f} s; "
+        f"final train NLL {fit.train_losses[-1]:.3f}, "
+        f"validation NLL {fit.valid_losses[-1]:.3f}"
+    )
+
+# %%
+# Learned densities
+# -----------------
+#
+# Each learned density :math:`q_\theta(\mathbf x) = \exp(\texttt{log\_probability})`
+# is evaluated on a :math:`200\times200` grid around its data (top row) and shown
+# beside the exact density of the generator (bottom row) on the exact density's
+# colour scale (the flow's sharpest peaks saturate it). The title gives the learned
+# density's integral over the grid, a check that the model is normalised.
+
+grids = {
+    "Circles": Grid2D((-1.6, 1.6), (-1.6, 1.6), 200, 200),
+    "Moons": Grid2D((-1.6, 2.6), (-1.1, 1.6), 200, 200),
+    "GaussiansGrid": Grid2D((-2.0, 4.0), (-2.0, 4.0), 200, 200),
+    "GaussiansRot": Grid2D((-3.8, 3.8), (-3.8, 3.8), 200, 200),
+}
+fig, axes = panels(2, 4, size=3.0, sharex="col", sharey="col")
+for k, name in enumerate(TOY_DATASETS):
+    g = grids[name]
+    learned = np.exp(log_density_on_grid(fits[name].model, g))
+    exact = g.reshape(np.exp(toy_log_density(name, g.points)))
+    vmax = exact.max()
+    density_image(
+        axes[0, k],
+        g,
+        learned,
+        vmin=0,
+        vmax=vmax,
+        title=f"{name}\nflow, integral {g.integrate(learned):.3f}",
+    )
+    density_image(axes[1, k], g, exact, vmin=0, vmax=vmax, title=f"{name}: exact")
+
+# %%
+# Samples after every layer
+# -------------------------
+#
+# :math:`N = 1000` samples of ``sample_x_each_step``: the prior, then the output
+# of each coupling layer, on shared axes per dataset, with the training data in
+# the last panel for comparison. The density image is repeated in front.
+
+for name in TOY_DATASETS:
+    fig = plot_fits([fits[name]], [f"{name}, K = 4"], grids[name])
+    fig.suptitle(name)
+
+# %%
+# Samples flowing through the layers of the moons model, interpolated between
+# consecutive layers:
+
+torch.manual_seed(0)
+with torch.no_grad():
+    steps = [s.numpy() for s in fits["Moons"].model.sample_x_each_step(1000)]
+frames, titles = [], []
+for k in range(len(steps) - 1):
+    for a in np.linspace(0, 1, 8, endpoint=False):
+        frames.append((1 - a) * steps[k] + a * steps[k + 1])
+        titles.append(f"Moons: layer {k} to {k + 1}")
+frames.append(steps[-1])
+titles.append("Moons: output of layer 4")
+anim = animate_scatter(frames, titles=titles, interval=120)
+
+# %%
+# Held-out scores
+# ---------------
+#
+# The validation loss of the handout uses 150 points; here every model is also
+# scored on 20,000 fresh samples. ``KL`` is the mean of
+# :math:`\log p - \log q_\theta` over them (with its standard error), the median
+# is its robust counterpart, and ``tail`` is the fraction of test points where the
+# flow's density is more than :math:`e^{10}` times too small.
+
+print(format_scores(fits, label="dataset"))
+
+fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+for name, f in fits.items():
+    ax.plot(f.train_losses, lw=1, label=f"{name} (train)")
+    ax.plot(f.valid_losses, lw=1, ls="--", color=ax.lines[-1].get_color())
+ax.set(
+    xlabel="epoch",
+    ylabel="negative log-likelihood",
+    title="training (solid) and validation (dashed)",
+    ylim=(0.5, 4),
+)
+ax.legend(fontsize=8)
+plt.show()
+
+# %%
+# What the numbers say
+# --------------------
+#
+# All four flows are normalised (their grid integrals are within a fraction of a
+# percent of one) and put their mass where the data are, but how close they come
+# depends on the shape of the data:
+
+best = min(fits, key=lambda n: fits[n].kl_median)
+worst_tail = max(fits, key=lambda n: fits[n].tail_fraction)
+for name, f in fits.items():
+    print(
+        f"{name}: median log p - log q = {f.kl_median:.3f}; "
+        f"{100 * f.tail_fraction:.2f}% of test points in a collapsed tail"
+    )
+print(f"closest fit by the median: {best}; most tail failures: {worst_tail}")
+
+# %%
+# * The **moons** and **circles** are fitted closely in the bulk of the data, but a
+#   four-layer flow cannot open the hole of the circles (a smooth bijection of the
+#   plane keeps its topology): it leaves a thin bridge of density across the gap,
+#   visible in the images.
+# * The **Gaussian mixtures** expose a different weakness: to separate modes, the
+#   flow must stretch the space between them, and affine coupling layers with
+#   exponential scales produce tails that fall off far faster than a Gaussian's.
+#   A few test points beyond the training data then get an absurdly small density,
+#   which the *mean* held-out NLL punishes heavily while the median barely moves.
+#   The validation loss on 150 points, used by the handout's best-model rule, is
+#   blind to this.

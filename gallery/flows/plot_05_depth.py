@@ -1,0 +1,94 @@
+r"""
+The effect of depth
+===================
+
+How many coupling layers does a flow need? Each layer transforms only one
+coordinate, conditioned on the other, so a two-layer flow changes each coordinate
+once and a four-layer flow twice. This page trains both on the rotated Gaussians
+(five modes, :math:`N = 1500`, 250 epochs) and compares their densities, the
+samples after each layer and their held-out scores against the exact density.
+"""
+
+# %%
+# Two depths, same data, same budget
+# ----------------------------------
+#
+# .. task:: HW1-II-T10
+#
+# Both models use the handout's seeds, so they see the same data and split.
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from probmods.datasets import toy_log_density
+from probmods.flows import fit_toy_flow, format_scores, plot_fits
+from probmods.grids import Grid2D
+
+fits = {
+    K: fit_toy_flow("GaussiansRot", num_samples=1500, num_layers=K, epochs=250)
+    for K in (2, 4)
+}
+grid = Grid2D((-3.8, 3.8), (-3.8, 3.8), 200, 200)
+exact = grid.reshape(np.exp(toy_log_density("GaussiansRot", grid.points)))
+fig = plot_fits([fits[2], fits[4]], ["K = 2", "K = 4"], grid, exact=exact)
+
+# %%
+# Scores
+# ------
+#
+# Training and validation NLL are the handout's (final epoch); the test columns use
+# 20,000 fresh samples: mean NLL, :math:`\mathrm{KL}(p\,\|\,q)` estimated as its
+# mean gap to the exact density (the entropy :math:`H(p)` is the floor), the
+# median gap, and the fraction of test points in a collapsed tail
+# (:math:`\log p - \log q > 10`).
+
+print(format_scores(fits, label="K"))
+
+fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
+for K, f in fits.items():
+    ax.plot(f.train_losses, lw=1.2, label=f"K = {K}, train")
+    ax.plot(
+        f.valid_losses,
+        lw=1.2,
+        ls="--",
+        color=ax.lines[-1].get_color(),
+        label=f"K = {K}, validation",
+    )
+ax.axhline(fits[2].entropy, color="k", lw=0.8, ls=":", label="entropy H(p)")
+ax.set(xlabel="epoch", ylabel="NLL (nats)", ylim=(1.9, 3.5))
+ax.legend(fontsize=8)
+plt.show()
+
+f2, f4 = fits[2], fits[4]
+gap2 = f2.valid_losses[-1] - f2.train_losses[-1]
+gap4 = f4.valid_losses[-1] - f4.train_losses[-1]
+print(
+    f"train NLL: K=2 {f2.train_losses[-1]:.3f}, K=4 {f4.train_losses[-1]:.3f} "
+    f"(floor {f2.entropy:.3f})"
+)
+print(f"validation - train gap: K=2 {gap2:+.3f}, K=4 {gap4:+.3f}")
+print(
+    f"median log p - log q: K=2 {f2.kl_median:.3f}, K=4 {f4.kl_median:.3f}; "
+    f"mean: K=2 {f2.kl:.3f}, K=4 {f4.kl:.3f}"
+)
+assert f4.train_losses[-1] < f2.train_losses[-1] and f4.kl_median < f2.kl_median
+
+# %%
+# Which fits better, and what depth does
+# --------------------------------------
+#
+# **Depth buys expressiveness.** With two layers each coordinate is transformed
+# once, by a function of the other: the samples show the prior being sheared into a
+# curved band that cannot split into five separate blobs, so mass remains between
+# the modes. Four layers pull the modes apart and the typical test point is fitted
+# better: the median gap to the exact density and the training NLL (which
+# approaches the entropy floor) are both clearly lower for :math:`K = 4`.
+#
+# **Depth also costs data.** The four-layer model has twice the parameters and,
+# on 1350 training points, a validation NLL well above its training NLL, while the
+# two-layer model shows no gap. Its extra flexibility also makes sharper folds: a
+# larger fraction of fresh test points fall in tails where the density has
+# collapsed, which inflates the *mean* held-out NLL. By the bulk of the density
+# (median, pictures) the deeper flow is the better model; by the mean held-out
+# likelihood on this small dataset the shallower one is not beaten. More data or
+# regularisation (next page) is what lets depth pay off everywhere.
