@@ -73,6 +73,9 @@ sphinx_gallery_conf = {
     "capture_repr": ("_repr_html_",),
     "image_srcset": [],
     "parallel": False,
+    # Every build executes every example (the library may have changed even when an
+    # example did not). PROBMODS_DOCS_INCREMENTAL=1 re-runs only changed examples.
+    "run_stale_examples": os.environ.get("PROBMODS_DOCS_INCREMENTAL") != "1",
 }
 
 # --- HTML --------------------------------------------------------------------

@@ -584,8 +584,8 @@ def plot_fits(fits, labels, grid, num_samples: int = 1000, seed: int = 0, exact=
     One row per fit: the learned density on ``grid`` (on the colour scale of the
     exact density when given, else of the first fit), then ``sample_x_each_step``
     with ``num_samples`` points, then the training data. The sample panels share
-    their axes across the whole figure: the grid's extent, widened to the central
-    99.6% of all samples.
+    their axes across the whole figure: a square covering the grid's extent and the
+    central 99.6% of all samples.
 
     Parameters
     ----------
@@ -621,7 +621,8 @@ def plot_fits(fits, labels, grid, num_samples: int = 1000, seed: int = 0, exact=
     pts = np.concatenate([np.concatenate(st) for st in all_steps])
     lo = np.minimum(np.quantile(pts, 0.002, axis=0), [grid.xlim[0], grid.ylim[0]])
     hi = np.maximum(np.quantile(pts, 0.998, axis=0), [grid.xlim[1], grid.ylim[1]])
-    lims = ((lo[0], hi[0]), (lo[1], hi[1]))
+    centre, half = (lo + hi) / 2, float(np.max(hi - lo)) / 2  # square panels
+    lims = ((centre[0] - half, centre[0] + half), (centre[1] - half, centre[1] + half))
     fig, axes = panels(len(fits), k_max + 3 + extra, size=2.2)
     for row, (f, label, d, steps) in enumerate(zip(fits, labels, dens, all_steps, strict=True)):
         ax_row = axes[row]
