@@ -192,16 +192,11 @@ for mask in ([1.0, 0.0], [0.0, 1.0]):
     a = int(np.argmax(mask))  # the unchanged coordinate
     b = 1 - a
     jac = torch.stack(
-        [
-            torch.autograd.functional.jacobian(lambda v, f=layer: f(v[None])[0][0], xi)
-            for xi in x
-        ]
+        [torch.autograd.functional.jacobian(lambda v, f=layer: f(v[None])[0][0], xi) for xi in x]
     )
     jac_inv = torch.stack(
         [
-            torch.autograd.functional.jacobian(
-                lambda v, f=layer: f.inverse(v[None])[0][0], yi
-            )
+            torch.autograd.functional.jacobian(lambda v, f=layer: f.inverse(v[None])[0][0], yi)
             for yi in y
         ]
     )

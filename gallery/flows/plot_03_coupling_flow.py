@@ -58,10 +58,7 @@ z = torch.from_numpy(sample_2d_datasets("GaussiansRot", num_samples=200, seed=0)
 y, ld1 = f1(z)
 x, ld2 = f2(y)
 jac = torch.stack(
-    [
-        torch.autograd.functional.jacobian(lambda v: f2(f1(v[None])[0])[0][0], zi)
-        for zi in z
-    ]
+    [torch.autograd.functional.jacobian(lambda v: f2(f1(v[None])[0])[0][0], zi) for zi in z]
 )
 print(
     f"off-triangular entries of dx/dz: up to {jac[:, 0, 1].abs().max():.2f} and "

@@ -24,10 +24,7 @@ from probmods.datasets import toy_log_density
 from probmods.flows import fit_toy_flow, format_scores, plot_fits
 from probmods.grids import Grid2D
 
-fits = {
-    K: fit_toy_flow("GaussiansRot", num_samples=1500, num_layers=K, epochs=250)
-    for K in (2, 4)
-}
+fits = {K: fit_toy_flow("GaussiansRot", num_samples=1500, num_layers=K, epochs=250) for K in (2, 4)}
 grid = Grid2D((-3.8, 3.8), (-3.8, 3.8), 200, 200)
 exact = grid.reshape(np.exp(toy_log_density("GaussiansRot", grid.points)))
 fig = plot_fits([fits[2], fits[4]], ["K = 2", "K = 4"], grid, exact=exact)

@@ -25,8 +25,7 @@ from probmods.flows import fit_toy_flow, format_scores, plot_fits
 from probmods.grids import Grid2D
 
 fits = {
-    N: fit_toy_flow("GaussiansRot", num_samples=N, num_layers=4, epochs=400)
-    for N in (1500, 3000)
+    N: fit_toy_flow("GaussiansRot", num_samples=N, num_layers=4, epochs=400) for N in (1500, 3000)
 }
 grid = Grid2D((-3.8, 3.8), (-3.8, 3.8), 200, 200)
 exact = grid.reshape(np.exp(toy_log_density("GaussiansRot", grid.points)))

@@ -27,16 +27,12 @@ from probmods.flows import fit_toy_flow, format_scores, plot_fits
 from probmods.grids import Grid2D
 
 fits = {
-    g: fit_toy_flow(
-        "GaussiansRot", num_samples=1500, num_layers=4, epochs=250, num_gaussians=g
-    )
+    g: fit_toy_flow("GaussiansRot", num_samples=1500, num_layers=4, epochs=250, num_gaussians=g)
     for g in (3, 7)
 }
 grid = Grid2D((-3.8, 3.8), (-3.8, 3.8), 200, 200)
 for g, f in fits.items():
-    exact = grid.reshape(
-        np.exp(toy_log_density("GaussiansRot", grid.points, num_gaussians=g))
-    )
+    exact = grid.reshape(np.exp(toy_log_density("GaussiansRot", grid.points, num_gaussians=g)))
     fig = plot_fits([f], [f"{g} Gaussians"], grid, exact=exact)
 
 # %%
@@ -66,10 +62,7 @@ ax.legend(fontsize=8)
 plt.show()
 
 f3, f7 = fits[3], fits[7]
-print(
-    f"KL(p || q): 3 modes {f3.kl:.3f} +- {f3.kl_se:.3f}, "
-    f"7 modes {f7.kl:.3f} +- {f7.kl_se:.3f}"
-)
+print(f"KL(p || q): 3 modes {f3.kl:.3f} +- {f3.kl_se:.3f}, 7 modes {f7.kl:.3f} +- {f7.kl_se:.3f}")
 print(f"median gap: 3 modes {f3.kl_median:.3f}, 7 modes {f7.kl_median:.3f}")
 assert f7.kl > f3.kl + 3 * max(f3.kl_se, f7.kl_se) and f7.kl_median > 2 * f3.kl_median
 

@@ -81,9 +81,7 @@ for name, d in densities.items():
 fig, axes = panels(1, 3, size=3.6, sharex=False, sharey=False)
 for ax, (name, x) in zip(axes[0], samples.items(), strict=True):
     g = grids[name]
-    scatter_samples(
-        ax, x, lims=(g.xlim, g.ylim), s=1.0, alpha=0.3, title=f"{name}: N = {N}"
-    )
+    scatter_samples(ax, x, lims=(g.xlim, g.ylim), s=1.0, alpha=0.3, title=f"{name}: N = {N}")
 
 # %%
 # Exact densities, and a check that they are densities
@@ -97,9 +95,7 @@ for ax, (name, x) in zip(axes[0], samples.items(), strict=True):
 
 exact = {name: densities[name].pdf(grids[name].points) for name in densities}
 for name, f in exact.items():
-    print(
-        f"{name:7s} integral of f on the 200x200 grid = {grids[name].integrate(f):.5f}"
-    )
+    print(f"{name:7s} integral of f on the 200x200 grid = {grids[name].integrate(f):.5f}")
 for n in (400, 1600):
     fine = Grid2D((-8.5, 8.5), (-8.5, 8.5), n, n)
     total = fine.integrate(densities["Spiral"].pdf(fine.points))
@@ -108,9 +104,7 @@ for n in (400, 1600):
 fig, axes = panels(1, 3, size=3.6, sharex=False, sharey=False)
 for ax, (name, f) in zip(axes[0], exact.items(), strict=True):
     vmax = np.quantile(f, 0.999)  # the spiral is unbounded at the origin
-    im = density_image(
-        ax, grids[name], f, vmin=0, vmax=vmax, title=f"{name}: exact $f$"
-    )
+    im = density_image(ax, grids[name], f, vmin=0, vmax=vmax, title=f"{name}: exact $f$")
     shared_colorbar(fig, im, [ax], label="$f(\\mathbf{x})$")
 
 # %%

@@ -137,27 +137,17 @@ assert np.allclose(f_full, ref_full, rtol=1e-10, atol=0)
 # whose squared error is infinite because of its :math:`1/\rho` singularity.
 
 hs = (0.1, 0.5, 1.0)
-estimates = {
-    name: {h: kde_grid(samples[name], grids[name], h) for h in hs} for name in densities
-}
-exact = {
-    name: grids[name].reshape(densities[name].pdf(grids[name].points))
-    for name in densities
-}
+estimates = {name: {h: kde_grid(samples[name], grids[name], h) for h in hs} for name in densities}
+exact = {name: grids[name].reshape(densities[name].pdf(grids[name].points)) for name in densities}
 iae = {
-    name: {
-        h: integrated_absolute_error(exact[name], estimates[name][h], grids[name])
-        for h in hs
-    }
+    name: {h: integrated_absolute_error(exact[name], estimates[name][h], grids[name]) for h in hs}
     for name in densities
 }
 
 fig, axes = panels(3, 4, size=2.9, sharex="row", sharey="row")
 for row, name in zip(axes, densities, strict=True):
     vmax = np.quantile(exact[name], 0.999)
-    im = density_image(
-        row[0], grids[name], exact[name], vmin=0, vmax=vmax, title=f"{name}: $f$"
-    )
+    im = density_image(row[0], grids[name], exact[name], vmin=0, vmax=vmax, title=f"{name}: $f$")
     for ax, h in zip(row[1:], hs, strict=True):
         density_image(
             ax,

@@ -56,10 +56,7 @@ grids = {
     "GMM-B": Grid2D((-5, 7), (-5, 7), 200, 200),
     "Spiral": Grid2D((-8.5, 8.5), (-8.5, 8.5), 200, 200),
 }
-exact = {
-    name: grids[name].reshape(densities[name].pdf(grids[name].points))
-    for name in densities
-}
+exact = {name: grids[name].reshape(densities[name].pdf(grids[name].points)) for name in densities}
 
 choices = {}
 cv = {}
@@ -162,15 +159,9 @@ ax.legend(fontsize=8)
 # The table of choices
 # --------------------
 
-best = {
-    name: (h_grid[int(np.argmin(c))], float(np.min(c))) for name, c in curves.items()
-}
+best = {name: (h_grid[int(np.argmin(c))], float(np.min(c))) for name, c in curves.items()}
 cols = ["h = 0.1", "h = 0.5", "h = 1", "Scott", "CV"]
-print(
-    f"{'IAE':8s}"
-    + "".join(f"{c:>10s}" for c in cols)
-    + f"{'best h':>10s}{'best IAE':>10s}"
-)
+print(f"{'IAE':8s}" + "".join(f"{c:>10s}" for c in cols) + f"{'best h':>10s}{'best IAE':>10s}")
 for name in densities:
     print(
         f"{name:8s}"

@@ -1,0 +1,185 @@
+r"""Isotropic Gaussian mixtures in torch, with exact log-density and score.
+
+.. math::
+
+    p(\mathbf x) = \sum_{m=1}^{M}\pi_m\,\mathcal N(\mathbf x;\boldsymbol\mu_m,\sigma^2 I),
+    \qquad
+    \nabla_{\mathbf x}\log p(\mathbf x) = \sum_{m=1}^{M} r_m(\mathbf x)\,
+    \frac{\boldsymbol\mu_m - \mathbf x}{\sigma^2},
+
+with responsibilities :math:`r_m(\mathbf x) = \pi_m\mathcal N(\mathbf x;\boldsymbol\mu_m,
+\sigma^2 I)/p(\mathbf x)`, computed as a softmax of log-weights (no underflow
+far from the modes).
+
+* :class:`IsotropicGMM` is the general mixture (used by the Langevin chapter's
+  five-Gaussian ring, :func:`ring_gmm`);
+* :class:`GMMDist` is the two-component mixture of HW4 with the handout's
+  methods ``sample(n, sigma)``, ``log_prob(samples, sigma)`` and
+  ``score(samples, sigma)``, where ``sigma`` is the (effective) standard deviation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ._checks import check_positive, check_positive_int
+
+__all__ = ["IsotropicGMM", "ring_gmm", "GMMDist", "mode_weights"]
+
+
+def _points(x, name="samples", dim=2):
+    if not isinstance(x, torch.Tensor):
+        if isinstance(x, np.ndarray):
+            x = torch.from_numpy(x)
+        else:
+            raise TypeError(f"{name} must be a torch.Tensor of shape (n, {dim}), got {type(x).__name__}")
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(f"{name} must have shape (n, {dim}), got {tuple(x.shape)}")
+    if not torch.is_floating_point(x):
+        raise TypeError(f"{name} must be floating point, got dtype {x.dtype}")
+    return x
+
+
+class IsotropicGMM:
+    """Mixture of isotropic Gaussians with a shared variance.
+
+    Parameters
+    ----------
+    means : array_like, shape (M, d)
+    sigma : float
+        Standard deviation of every component.
+    weights : array_like, shape (M,), optional
+        Mixture weights; equal by default.
+    """
+
+    def __init__(self, means, sigma: float, weights=None):
+        self.means = torch.as_tensor(np.asarray(means, dtype=np.float64))
+        if self.means.ndim != 2 or self.means.shape[0] < 1:
+            raise ValueError(f"means must have shape (M, d), got {tuple(self.means.shape)}")
+        self.sigma = check_positive(sigma, "sigma")
+        m = self.means.shape[0]
+        w = torch.full((m,), 1.0 / m, dtype=torch.float64) if weights is None else torch.as_tensor(
+            np.asarray(weights, dtype=np.float64))
+        if w.shape != (m,) or bool((w < 0).any()) or abs(float(w.sum()) - 1) > 1e-9:
+            raise ValueError(f"weights must be {m} non-negative numbers summing to 1")
+        self.mix_probs = w
+
+    @property
+    def dim(self) -> int:
+        return self.means.shape[1]
+
+    def _sigma(self, sigma):
+        return self.sigma if sigma is None else check_positive(sigma, "sigma")
+
+    def _log_comp(self, x, sigma):
+        mu = self.means.to(x.dtype)
+        d2 = ((x[:, None, :] - mu[None]) ** 2).sum(-1)
+        return torch.log(self.mix_probs.to(x.dtype))[None] - d2 / (2 * sigma**2) - self.dim / 2 * math.log(
+            2 * math.pi * sigma**2)
+
+    def sample(self, n: int, sigma: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Ancestral sampling: a component by its weight, then a Gaussian around its mean.
+
+        Parameters
+        ----------
+        n : int
+        sigma : float, optional
+            Standard deviation; the mixture's own by default.
+        generator : torch.Generator, optional
+
+        Returns
+        -------
+        torch.Tensor, shape (n, d), float32
+        """
+        n = check_positive_int(n, "n")
+        s = self._sigma(sigma)
+        comp = torch.multinomial(self.mix_probs, n, replacement=True, generator=generator)
+        z = torch.randn((n, self.dim), generator=generator, dtype=torch.float64)
+        return (self.means[comp] + s * z).float()
+
+    def log_prob(self, samples: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
+        """Log-density at ``samples`` (shape ``(n, d)``), shape ``(n,)``, by log-sum-exp."""
+        x = _points(samples, dim=self.dim)
+        return torch.logsumexp(self._log_comp(x, self._sigma(sigma)), dim=1)
+
+    def score(self, samples: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
+        """Score :math:`\\nabla_{\\mathbf x}\\log p` at ``samples``, shape ``(n, d)``."""
+        x = _points(samples, dim=self.dim)
+        s = self._sigma(sigma)
+        r = torch.softmax(self._log_comp(x, s), dim=1)
+        mu = self.means.to(x.dtype)
+        return (r @ mu - x) / s**2
+
+    def responsibilities(self, samples: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
+        """Posterior component probabilities :math:`r_m(\\mathbf x)`, shape ``(n, M)``."""
+        x = _points(samples, dim=self.dim)
+        return torch.softmax(self._log_comp(x, self._sigma(sigma)), dim=1)
+
+
+def ring_gmm(num_modes: int = 5, radius: float = 0.7, variance: float = 0.1) -> IsotropicGMM:
+    r"""The equal-weight ring of HW2: means :math:`r(\cos 2\pi m/M, \sin 2\pi m/M)`, variance 0.1."""
+    num_modes = check_positive_int(num_modes, "num_modes")
+    radius = check_positive(radius, "radius")
+    variance = check_positive(variance, "variance")
+    ang = np.arange(num_modes) * 2 * np.pi / num_modes
+    means = radius * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+    return IsotropicGMM(means, math.sqrt(variance))
+
+
+class GMMDist(IsotropicGMM):
+    r"""The HW4 mixture :math:`0.2\,\mathcal N((-5,-5), \sigma^2 I) + 0.8\,\mathcal N((5,5), \sigma^2 I)`.
+
+    The handout's class: ``sample(n, sigma=1)``, ``log_prob(samples, sigma=1)`` and
+    ``score(samples, sigma=1)``, where ``sigma`` is the standard deviation of the
+    components (an effective :math:`\tilde\sigma = \sqrt{1 + \sigma_i^2}` for the
+    data perturbed by noise of level :math:`\sigma_i`). ``log_prob`` returns shape
+    ``(n,)`` (the handout's ``n x 1`` without the trailing axis).
+    """
+
+    def __init__(self):
+        super().__init__([[-5.0, -5.0], [5.0, 5.0]], sigma=1.0, weights=[0.2, 0.8])
+
+    def sample(self, n, sigma=1, generator=None):
+        return super().sample(n, sigma, generator=generator)
+
+    def log_prob(self, samples, sigma=1):
+        return super().log_prob(samples, sigma)
+
+    def score(self, samples, sigma=1):
+        return super().score(samples, sigma)
+
+
+def mode_weights(samples, means, max_distance: float | None = None) -> np.ndarray:
+    """Fraction of samples nearest to each mean (and, optionally, far from all of them).
+
+    Parameters
+    ----------
+    samples : array_like, shape (n, d)
+        Non-finite rows (diverged chains) count as "far".
+    means : array_like, shape (M, d)
+    max_distance : float, optional
+        Samples farther than this from every mean are counted in an extra last
+        entry instead of a mode.
+
+    Returns
+    -------
+    numpy.ndarray, shape (M,) or (M + 1,)
+        Fractions summing to one.
+    """
+    x = np.asarray(samples.detach().cpu() if isinstance(samples, torch.Tensor) else samples, dtype=float)
+    mu = np.asarray(means.detach().cpu() if isinstance(means, torch.Tensor) else means, dtype=float)
+    if x.ndim != 2 or mu.ndim != 2 or x.shape[1] != mu.shape[1]:
+        raise ValueError(f"samples (n, d) and means (M, d) must agree, got {x.shape} and {mu.shape}")
+    finite = np.all(np.isfinite(x), axis=1)
+    d = np.sqrt(((np.where(finite[:, None], x, 0.0)[:, None, :] - mu[None]) ** 2).sum(-1))
+    nearest = np.argmin(d, axis=1)
+    far = ~finite
+    if max_distance is not None:
+        far |= d.min(axis=1) > check_positive(max_distance, "max_distance")
+    counts = np.bincount(nearest[~far], minlength=len(mu)).astype(float)
+    if max_distance is not None or far.any():
+        counts = np.append(counts, far.sum()) if max_distance is not None else counts
+    return counts / len(x)
