@@ -56,14 +56,20 @@ class IsotropicGMM:
     """
 
     def __init__(self, means, sigma: float, weights=None):
-        self.means = torch.as_tensor(np.asarray(means, dtype=np.float64))
+        try:
+            self.means = torch.as_tensor(np.asarray(means, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise TypeError("means must be an (M, d) array of numbers") from None
         if self.means.ndim != 2 or self.means.shape[0] < 1:
             raise ValueError(f"means must have shape (M, d), got {tuple(self.means.shape)}")
+        if not bool(torch.isfinite(self.means).all()):
+            raise ValueError("means must be finite")
         self.sigma = check_positive(sigma, "sigma")
         m = self.means.shape[0]
         w = torch.full((m,), 1.0 / m, dtype=torch.float64) if weights is None else torch.as_tensor(
             np.asarray(weights, dtype=np.float64))
-        if w.shape != (m,) or bool((w < 0).any()) or abs(float(w.sum()) - 1) > 1e-9:
+        if w.shape != (m,) or not bool(torch.isfinite(w).all()) or bool((w < 0).any()) or abs(
+                float(w.sum()) - 1) > 1e-9:
             raise ValueError(f"weights must be {m} non-negative numbers summing to 1")
         self.mix_probs = w
 
@@ -158,7 +164,9 @@ def mode_weights(samples, means, max_distance: float | None = None) -> np.ndarra
     Parameters
     ----------
     samples : array_like, shape (n, d)
-        Non-finite rows (diverged chains) count as "far".
+        Non-finite rows (diverged chains) belong to no mode: they count as "far"
+        when ``max_distance`` is given, and are simply left out otherwise (the
+        fractions, always of all ``n`` samples, then sum to less than one).
     means : array_like, shape (M, d)
     max_distance : float, optional
         Samples farther than this from every mean are counted in an extra last
@@ -166,8 +174,8 @@ def mode_weights(samples, means, max_distance: float | None = None) -> np.ndarra
 
     Returns
     -------
-    numpy.ndarray, shape (M,) or (M + 1,)
-        Fractions summing to one.
+    numpy.ndarray, shape (M,), or (M + 1,) when ``max_distance`` is given
+        Fractions of the ``n`` samples.
     """
     x = np.asarray(samples.detach().cpu() if isinstance(samples, torch.Tensor) else samples, dtype=float)
     mu = np.asarray(means.detach().cpu() if isinstance(means, torch.Tensor) else means, dtype=float)
@@ -180,6 +188,6 @@ def mode_weights(samples, means, max_distance: float | None = None) -> np.ndarra
     if max_distance is not None:
         far |= d.min(axis=1) > check_positive(max_distance, "max_distance")
     counts = np.bincount(nearest[~far], minlength=len(mu)).astype(float)
-    if max_distance is not None or far.any():
-        counts = np.append(counts, far.sum()) if max_distance is not None else counts
+    if max_distance is not None:
+        counts = np.append(counts, far.sum())
     return counts / len(x)

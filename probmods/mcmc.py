@@ -35,6 +35,7 @@ import math
 from collections.abc import Callable
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
 from ._checks import check_positive, check_positive_int
@@ -122,8 +123,10 @@ def target_from(score: Callable | None = None, log_prob: Callable | None = None,
         ``target.score_only``, ``x -> (None, grad)``, which :func:`langevin_step`
         uses: unadjusted Langevin never needs the log-density.
     """
-    if score is not None and energy is not None:
-        raise ValueError("give either score (with an optional log_prob) or energy, not both")
+    if energy is not None and (score is not None or log_prob is not None):
+        raise ValueError("give either energy alone, or score and/or log_prob, not energy with them")
+    if log_prob is not None and not callable(log_prob):
+        raise TypeError("log_prob must be callable")
     if score is not None:
         if not callable(score):
             raise TypeError("score must be callable")
@@ -144,7 +147,7 @@ def target_from(score: Callable | None = None, log_prob: Callable | None = None,
     if fn is None:
         raise ValueError("give one of score, log_prob or energy")
     if not callable(fn):
-        raise TypeError("log_prob / energy must be callable")
+        raise TypeError("energy must be callable")
     sign = 1.0 if log_prob is not None else -1.0
 
     def target(x):
@@ -186,6 +189,10 @@ def init_state(x0: torch.Tensor, target: Callable) -> SamplerState:
     lp, grad = target(x0)
     if grad.shape != x0.shape:
         raise ValueError(f"the target's gradient has shape {tuple(grad.shape)}, expected {tuple(x0.shape)}")
+    if lp is not None and lp.shape != (x0.shape[0],):
+        raise ValueError(
+            f"the target's log-density must have shape (n_chains,) = ({x0.shape[0]},), got {tuple(lp.shape)}"
+        )
     return SamplerState(x0, lp, grad)
 
 
@@ -340,7 +347,10 @@ def annealed_langevin(score: Callable, init: torch.Tensor, sigmas, epsilon: floa
     list of torch.Tensor, length L
         The samples after every level; the last element is the final output.
     """
-    sig = torch.as_tensor(sigmas, dtype=torch.float64).flatten()
+    try:
+        sig = torch.as_tensor(np.asarray(sigmas, dtype=np.float64)).flatten()
+    except (TypeError, ValueError):
+        raise TypeError(f"sigmas must be a sequence of numbers, got {sigmas!r}") from None
     if sig.numel() == 0:
         raise ValueError("sigmas must contain at least one noise level")
     if not bool(torch.isfinite(sig).all()) or bool((sig <= 0).any()):

@@ -488,7 +488,6 @@ def test_target_from_bad_input():
         target_from(energy=1)
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: target_from(log_prob=..., energy=...) silently ignores energy")
 def test_target_from_refuses_log_prob_and_energy_together():
     with pytest.raises(ValueError, match="energy"):
         target_from(log_prob=lambda x: -(x**2).sum(1), energy=lambda x: (x**2).sum(1))
