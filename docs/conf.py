@@ -29,8 +29,13 @@ extensions = [
     "sphinx-mathjax-offline",  # MathJax 3 served from _static: the site renders math offline
     "sphinx_gallery.gen_gallery",
     "myst_parser",
+    "sphinxcontrib.bibtex",
     "taskmap",
 ]
+
+bibtex_bibfiles = ["references.bib"]
+bibtex_default_style = "unsrt"
+bibtex_reference_style = "author_year"
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
@@ -47,6 +52,7 @@ autodoc_typehints = "none"
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 napoleon_use_rtype = False
+napoleon_use_ivar = True
 
 # --- the gallery -----------------------------------------------------------
 with open(HERE / "tasks.toml", "rb") as fh:

@@ -48,6 +48,8 @@ class Grid2D:
     ys : numpy.ndarray, shape (ny,)
         Cell centres along y.
 
+    Notes
+    -----
     The properties :attr:`points` (all cell centres, row-major, matching
     ``values.reshape(ny, nx)`` and :func:`matplotlib.pyplot.imshow`) and
     :attr:`cell_area` complete the picture.

@@ -58,10 +58,10 @@ class SamplerState(NamedTuple):
 
     Attributes
     ----------
-    position : torch.Tensor, shape (n, *event_shape)
+    position : torch.Tensor, shape (n, ...)
     log_prob : torch.Tensor or None, shape (n,)
         ``None`` when the target provides only a score (enough for ULA).
-    grad : torch.Tensor, shape (n, *event_shape)
+    grad : torch.Tensor, shape (n, ...)
         :math:`\\nabla\\log p` at ``position``.
     """
 
@@ -77,7 +77,7 @@ class ChainResult(NamedTuple):
     ----------
     state : SamplerState
         The final state.
-    trajectory : torch.Tensor or None, shape (n_saved, n, *event_shape)
+    trajectory : torch.Tensor or None, shape (n_saved, n, ...)
         Positions every ``thin`` steps (including the start), if requested.
     acceptance_rate : torch.Tensor or None, shape (n,)
         Per-chain fraction of accepted MALA proposals (``None`` for ULA).

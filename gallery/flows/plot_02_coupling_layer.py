@@ -4,7 +4,7 @@ The affine coupling layer: inverse, Jacobian, log-determinants
 
 A flow needs layers that are invertible, expressive and have a Jacobian
 determinant that is cheap to compute. The affine coupling layer gets all three by
-a trick: it leaves part of its input unchanged and uses that part to scale and
+a trick :cite:p:`dinh2017`: it leaves part of its input unchanged and uses that part to scale and
 shift the rest. This page derives its inverse (and draws it as a computational
 graph), its Jacobian and both log-determinants, implements the layer with masks,
 and checks every formula against automatic differentiation on real inputs.

@@ -61,6 +61,9 @@ for k, (label, res) in enumerate(runs.items()):
         title=f"$\\sqrt{{2\\varepsilon}}$ = {label}",
     )
     axes[0, k].plot(*centers.T, "k+", ms=8)
+    n_div = int((~np.isfinite(final).all(axis=1)).sum())
+    if n_div:
+        axes[0, k].text(0, -2.5, f"{n_div} of {len(final)} chains diverged", ha="center", color="C3")
     paths = res.trajectory[:, :3].numpy()
     if label != "200/256":
         for j in range(3):
@@ -152,7 +155,7 @@ for eps in (0.01, 0.05, 0.1, 0.15, 0.19):
 # MALA at the step where Langevin diverges
 # ----------------------------------------
 #
-# MALA uses the Langevin move as a *proposal* :math:`\mathbf x'` and accepts it with
+# MALA :cite:p:`roberts1996` uses the Langevin move as a *proposal* :math:`\mathbf x'` and accepts it with
 # probability :math:`\min(1,\alpha)`,
 #
 # .. math::

@@ -2,9 +2,11 @@ r"""
 Learning the score with sliced score matching
 =============================================
 
-In practice we do not know the score; we have samples. Score matching fits a
+In practice we do not know the score; we have samples. Score matching
+:cite:p:`hyvarinen2005` fits a
 network :math:`s_\theta(\mathbf x)` to the score without ever evaluating
-:math:`p`, and sliced score matching makes its objective cheap in any dimension.
+:math:`p`, and sliced score matching :cite:p:`song2019ssm` makes its objective cheap in any
+dimension.
 This page derives the objective, checks the sliced estimate against the exact one,
 trains the course's network, maps where the learned score is accurate, and samples
 with it.

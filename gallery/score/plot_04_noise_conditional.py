@@ -4,6 +4,7 @@ A noise-conditional score model and annealed sampling
 
 Annealed Langevin dynamics needs the score of the data at every noise level.
 Rather than training ten networks, a single *noise-conditional* network
+:cite:p:`song2019ncsn`
 :math:`s_\theta(\mathbf x, \sigma)` can learn them all with a weighted sliced
 score matching objective. This page trains it, compares its score fields at every
 level with the exact scores of the correspondingly smoothed mixture, samples with
