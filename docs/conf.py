@@ -14,6 +14,9 @@ sys.path.insert(0, str(HERE / "_ext"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import probmods  # noqa: E402
+from probmods.utils import _offline_animations  # noqa: E402
+
+_offline_animations()
 
 project = "probmods"
 author = "The probmods authors"
@@ -87,8 +90,32 @@ sphinx_gallery_conf = {
 # --- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = "probmods"
-html_static_path = ["_static"]
-html_css_files = ["probmods.css"]
+html_favicon = "_static/favicon.svg"
+html_context = {"default_mode": "light"}
+
+
+def _font_awesome_dir() -> str:
+    """Font Awesome (CSS with v4 shims, web fonts) from the fontawesomefree package.
+
+    matplotlib's animation widgets use Font Awesome 4 class names; serving the
+    icons locally keeps every page free of network requests.
+    """
+    import shutil
+    import tempfile
+
+    import fontawesomefree
+
+    src = Path(fontawesomefree.__file__).parent / "static" / "fontawesomefree"
+    dst = Path(tempfile.mkdtemp(prefix="probmods-fa-")) / "fontawesome"
+    (dst / "css").mkdir(parents=True)
+    for name in ("all.min.css", "v4-shims.min.css"):
+        shutil.copy(src / "css" / name, dst / "css" / name)
+    shutil.copytree(src / "webfonts", dst / "webfonts")
+    return str(dst.parent)
+
+
+html_static_path = ["_static", _font_awesome_dir()]
+html_css_files = ["probmods.css", "fontawesome/css/all.min.css", "fontawesome/css/v4-shims.min.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
