@@ -39,23 +39,22 @@ def tests(session):
 def docs(session):
     """Execute every example and build the HTML textbook into docs/_build/html.
 
-    ``nox -s docs -- fresh`` deletes previous outputs first, so every example runs again.
+    Options after ``--``: ``fresh`` deletes previous outputs first; ``offline``
+    builds inside a network namespace with no interfaces (``unshare -n``, needs
+    root), proving that the build makes no network request.
     """
     _install(session, "docs")
     build = ROOT / "docs" / "_build" / "html"
     if "fresh" in session.posargs:
         for path in ("docs/_build", "docs/auto_examples", "docs/gen_modules", "docs/api/generated"):
             shutil.rmtree(ROOT / path, ignore_errors=True)
-    session.run(
-        "sphinx-build",
-        "-W",
-        "--keep-going",
-        "-b",
-        "html",
-        "docs",
-        str(build),
-        env=ENV,
-    )
+    cmd = ["sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(build)]
+    if "offline" in session.posargs:
+        if shutil.which("unshare") is None:
+            session.error("the offline build needs unshare (util-linux)")
+        cmd = ["unshare", "--net", "--", *cmd]
+        session.log("building with no network: unshare --net")
+    session.run(*cmd, env=ENV, external=True)
     session.log(f"The textbook is in {build}. Open {build / 'index.html'} in a browser,")
     session.log(f"or serve it: python -m http.server -d {build} 8000  (then http://localhost:8000)")
 
@@ -65,6 +64,40 @@ def bench(session):
     """Speed benchmarks, each measured side by side with its reference in one run."""
     _install(session, "test")
     session.run("python", "benchmarks/run.py", *session.posargs, env=ENV)
+
+
+@nox.session
+def browser(session):
+    """Serve the built site on localhost and check it in headless Chromium (needs /usr/bin/chromium).
+
+    Console errors, failed requests, images, typeset math and search, with screenshots
+    in docs/_build/screenshots. Run ``nox -s docs`` first.
+    """
+    session.install("playwright>=1.40")
+    session.run("python", "tools/browser_check.py", *session.posargs, env=ENV)
+
+
+@nox.session
+def downloads(session):
+    """Run every example as a reader would: the downloaded .py, from a temporary directory.
+
+    The package is installed (not editable) into a fresh environment, and each
+    script runs with the repository out of reach, so an example that depends on a
+    file of the repository or on the working directory fails here.
+    """
+    import tempfile
+
+    session.install(TORCH)
+    session.install(".")
+    scripts = sorted((ROOT / "gallery").rglob("plot_*.py"))
+    for script in scripts:
+        with tempfile.TemporaryDirectory() as tmp:
+            dst = Path(tmp) / script.name
+            shutil.copy(script, dst)
+            session.chdir(tmp)
+            session.run("python", dst.name, env={**ENV, "TQDM_DISABLE": "1"}, silent=True)
+            session.log(f"ran {script.relative_to(ROOT)} standalone")
+    session.chdir(str(ROOT))
 
 
 @nox.session

@@ -8,8 +8,22 @@ grids
     Regular 2-D grids for evaluating, plotting and integrating densities.
 kde
     Kernel density estimation with a bandwidth matrix.
+flows
+    Coupling normalizing flows and their fast training.
+gmm
+    Isotropic Gaussian mixtures in torch, with exact log-density and score.
+mcmc
+    Langevin dynamics, MALA and annealed Langevin over many chains.
+estimation
+    Maximum likelihood, contrastive divergence and noise-contrastive estimation.
+score
+    Sliced and annealed sliced score matching.
+metrics
+    Distances between samples.
 plotting
     Figure helpers shared by every chapter.
+utils
+    Seeding.
 """
 
 __version__ = "0.1.0"

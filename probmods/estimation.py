@@ -29,6 +29,8 @@ started at the data (:func:`contrastive_divergence`). :func:`gradient_ascent`
 drops the negative phase: since the normaliser of this model does not depend on the
 means, its expectation under the model is zero and the positive phase alone is the
 exact gradient of the mean log-likelihood. MALA comes from :mod:`probmods.mcmc`.
+:func:`fit_ml` (BFGS on the exact likelihood) and :func:`fit_score_matching`
+(where contrastive divergence with short chains converges) are references.
 
 **Convergence.** Every estimator stops at ``max_iter`` iterations or earlier, when
 the *drift* falls below ``tol``: with :math:`\bar\theta_k` the mean of the last
@@ -102,9 +104,12 @@ __all__ = [
     "noise_log_prob",
     "sample_noise",
     "NCEObjective",
-    "NCEFit",
+    "FitResult",
     "fit_nce",
     "fit_ml",
+    "score_matching_loss",
+    "fit_score_matching",
+    "sweep_draws",
     "nce_sweep",
 ]
 
@@ -213,11 +218,20 @@ def sample_gmm(means, n: int, rng=None, sigma: float = SIGMA) -> np.ndarray:
 def init_means(rng=None, n_components: int = 4, low: float = 0.0, high: float = 3.0) -> np.ndarray:
     """The homework's initial guess: means drawn from :math:`U([low, high]^2)`.
 
+    Parameters
+    ----------
+    rng : numpy.random.Generator, int or None
+    n_components : int, default 4
+    low, high : float, default 0 and 3
+
     Returns
     -------
     numpy.ndarray, shape (n_components, 2)
     """
     n_components = check_positive_int(n_components, "n_components")
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
     if not (np.isfinite(low) and np.isfinite(high)) or low >= high:
         raise ValueError(f"low and high must be finite with low < high, got {low!r}, {high!r}")
     return _rng(rng).uniform(low, high, size=(n_components, 2))
@@ -287,7 +301,8 @@ def gmm_target(means, sigma: float = SIGMA):
 
     Built with :func:`probmods.mcmc.target_from` from the analytic score
     :math:`\nabla_{\mathbf x}\log p = \sum_i r_i(\mathbf x)(\boldsymbol\mu_i -
-    \mathbf x)/\sigma^2` and the log-density (which MALA needs).
+    \mathbf x)/\sigma^2` and the log-density (which MALA needs) of
+    :class:`probmods.gmm.IsotropicGMM`.
 
     Parameters
     ----------
@@ -299,24 +314,11 @@ def gmm_target(means, sigma: float = SIGMA):
     callable
         ``x -> (log_p, grad)`` for ``x`` a float64 tensor of shape ``(n, 2)``.
     """
-    import torch
-
+    from .gmm import IsotropicGMM
     from .mcmc import target_from
 
-    mu = torch.as_tensor(_means(means), dtype=torch.float64)
-    sigma = check_positive(sigma, "sigma")
-    const = math.log(len(mu)) + _LOG_2PI + 2 * math.log(sigma)
-
-    def log_p(x):
-        d = mu[None] - x[:, None, :]
-        return torch.logsumexp(-(d * d).sum(-1) / (2 * sigma**2), 1) - const
-
-    def score(x):
-        d = mu[None] - x[:, None, :]
-        r = torch.softmax(-(d * d).sum(-1) / (2 * sigma**2), 1)
-        return (r[..., None] * d).sum(1) / sigma**2
-
-    return target_from(score=score, log_prob=log_p)
+    gmm = IsotropicGMM(_means(means), check_positive(sigma, "sigma"))
+    return target_from(score=gmm.score, log_prob=gmm.log_prob)
 
 
 class MALAResult(NamedTuple):
@@ -882,8 +884,8 @@ class NCEObjective:
 
 
 @dataclass(frozen=True)
-class NCEFit:
-    """Outcome of :func:`fit_nce` (or of :func:`fit_ml`).
+class FitResult:
+    """Outcome of :func:`fit_nce`, :func:`fit_ml` or :func:`fit_score_matching`.
 
     Attributes
     ----------
@@ -895,7 +897,8 @@ class NCEFit:
     init_z : float
         Initial :math:`Z` (the fixed value when it is known).
     objective : float
-        The maximised objective (:math:`J` for NCE, the mean log-likelihood for ML).
+        The optimised objective: :math:`J` for NCE (maximised), the mean
+        log-likelihood for ML (maximised), the score-matching loss (minimised).
     n_iter : int
         BFGS iterations.
     n_eval : int
@@ -919,7 +922,7 @@ class NCEFit:
 
 def fit_nce(x, y, init_means, *, init_z: float | None = None, z: float | None = None, sigma: float = SIGMA,
             noise_mean=NOISE_MEAN, noise_std: float = NOISE_STD, gradient: str = "analytic", gtol: float = 1e-6,
-            max_iter: int = 1000) -> NCEFit:
+            max_iter: int = 1000) -> FitResult:
     r"""Noise-contrastive estimation of the means, with :math:`Z` known or free.
 
     Maximises :math:`J` of :class:`NCEObjective` with
@@ -954,7 +957,7 @@ def fit_nce(x, y, init_means, *, init_z: float | None = None, z: float | None = 
 
     Returns
     -------
-    NCEFit
+    FitResult
     """
     m0 = _means(init_means, "init_means")
     sigma = check_positive(sigma, "sigma")
@@ -978,12 +981,12 @@ def fit_nce(x, y, init_means, *, init_z: float | None = None, z: float | None = 
         res = minimize(obj.loss_value, p0, method="BFGS", options=opts)
     means, log_z = obj.unpack(res.x) if np.all(np.isfinite(res.x)) else (res.x[: m0.size].reshape(-1, 2), np.nan)
     z_hat = math.exp(log_z) if np.isfinite(log_z) else float("nan")
-    return NCEFit(means=means.copy(), z=z_hat, z_free=obj.z_free, init_means=m0.copy(),
+    return FitResult(means=means.copy(), z=z_hat, z_free=obj.z_free, init_means=m0.copy(),
                   init_z=float(init_z if init_z is not None else z), objective=-float(res.fun) * len(obj.x),
                   n_iter=int(res.nit), n_eval=int(res.nfev), success=bool(res.success), message=str(res.message))
 
 
-def fit_ml(x, init_means, *, sigma: float = SIGMA, gtol: float = 1e-6, max_iter: int = 1000) -> NCEFit:
+def fit_ml(x, init_means, *, sigma: float = SIGMA, gtol: float = 1e-6, max_iter: int = 1000) -> FitResult:
     """Maximum-likelihood means by BFGS on the mean log-likelihood (analytic gradient).
 
     The efficiency reference for NCE: same data, same initial guess, the exact
@@ -999,7 +1002,7 @@ def fit_ml(x, init_means, *, sigma: float = SIGMA, gtol: float = 1e-6, max_iter:
 
     Returns
     -------
-    NCEFit
+    FitResult
         With ``z`` the (fixed) normaliser and ``objective`` the mean log-likelihood.
     """
     x = as_points(x, "x")
@@ -1020,9 +1023,115 @@ def fit_ml(x, init_means, *, sigma: float = SIGMA, gtol: float = 1e-6, max_iter:
 
     res = minimize(loss, m0.ravel(), jac=True, method="BFGS", options={"gtol": gtol, "maxiter": max_iter})
     z = math.exp(const)
-    return NCEFit(means=res.x.reshape(-1, 2).copy(), z=z, z_free=False, init_means=m0.copy(), init_z=z,
+    return FitResult(means=res.x.reshape(-1, 2).copy(), z=z, z_free=False, init_means=m0.copy(), init_z=z,
                   objective=-float(res.fun), n_iter=int(res.nit), n_eval=int(res.nfev), success=bool(res.success),
                   message=str(res.message))
+
+
+def score_matching_loss(x, means, sigma: float = SIGMA) -> float:
+    r"""Hyvärinen's score-matching loss of the mixture on samples ``x``.
+
+    .. math::
+
+        J_{SM} = \Big\langle \tfrac12\lVert\nabla_{\mathbf x}\log p\rVert^2 +
+        \Delta_{\mathbf x}\log p\Big\rangle_{\mathbf x}
+        = \Big\langle\sum_i r_i\lVert\mathbf s_i\rVert^2 - \tfrac12\lVert\mathbf s
+        \rVert^2\Big\rangle_{\mathbf x} - \frac{d}{\sigma^2},
+
+    with the component scores :math:`\mathbf s_i = (\boldsymbol\mu_i-\mathbf x)/
+    \sigma^2` and the score :math:`\mathbf s = \sum_i r_i\mathbf s_i` (the Laplacian
+    follows from :math:`\nabla r_i = r_i(\mathbf s_i - \mathbf s)`). Contrastive
+    divergence with short Langevin chains is, to first order in the step,
+    gradient descent on this loss (Hyvärinen 2007).
+
+    Parameters
+    ----------
+    x : array_like, shape (n, 2)
+    means : array_like, shape (N, 2)
+    sigma : float, default 1
+
+    Returns
+    -------
+    float
+    """
+    x = as_points(x, "x")
+    means = _means(means)
+    sigma = check_positive(sigma, "sigma")
+    return _sm_loss(x, means, sigma)
+
+
+def _sm_loss(x, means, sigma):
+    r = _lse_and_resp(_log_kernels(x, means, sigma))[1]  # (n, N)
+    s0 = (means[None, :, 0] - x[:, 0, None]) / sigma**2  # component scores, (n, N) per coordinate
+    s1 = (means[None, :, 1] - x[:, 1, None]) / sigma**2
+    m0, m1 = np.sum(r * s0, 1), np.sum(r * s1, 1)
+    return float(np.mean(np.sum(r * (s0 * s0 + s1 * s1), 1) - 0.5 * (m0 * m0 + m1 * m1)) - 2 / sigma**2)
+
+
+def fit_score_matching(x, init_means, *, sigma: float = SIGMA, gtol: float = 1e-7,
+                       max_iter: int = 1000) -> FitResult:
+    """Score-matching estimate of the means: BFGS on :func:`score_matching_loss`.
+
+    The gradient is taken by finite differences (eight parameters; this estimate
+    serves only as a reference for where contrastive divergence converges).
+
+    Parameters
+    ----------
+    x : array_like, shape (J, 2)
+    init_means : array_like, shape (N, 2)
+    sigma : float, default 1
+    gtol : float, default 1e-7
+    max_iter : int, default 1000
+
+    Returns
+    -------
+    FitResult
+        With ``objective`` the minimised loss.
+    """
+    x = as_points(x, "x")
+    m0 = _means(init_means, "init_means")
+    sigma = check_positive(sigma, "sigma")
+    gtol = check_positive(gtol, "gtol")
+    max_iter = check_positive_int(max_iter, "max_iter")
+    res = minimize(lambda p: _sm_loss(x, p.reshape(-1, 2), sigma), m0.ravel(), method="BFGS",
+                   options={"gtol": gtol, "maxiter": max_iter})
+    z = math.exp(log_normaliser(len(m0), sigma))
+    return FitResult(means=res.x.reshape(-1, 2).copy(), z=z, z_free=False, init_means=m0.copy(), init_z=z,
+                     objective=float(res.fun), n_iter=int(res.nit), n_eval=int(res.nfev), success=bool(res.success),
+                     message=str(res.message))
+
+
+def sweep_draws(J: int, rep: int, seed: int = 0, init_z_range: tuple[float, float] = (0.1, 1.0)):
+    """The random draws of one run of :func:`nce_sweep`, reproduced.
+
+    Parameters
+    ----------
+    J : int
+        Sample size.
+    rep : int
+        Repetition index (from 0).
+    seed : int, default 0
+    init_z_range : tuple of float, default (0.1, 1)
+
+    Returns
+    -------
+    x : numpy.ndarray, shape (J, 2)
+        Data.
+    y : numpy.ndarray, shape (J, 2)
+        Noise.
+    init_means : numpy.ndarray, shape (4, 2)
+    init_z : float
+    """
+    J = check_positive_int(J, "J")
+    if isinstance(rep, bool) or not isinstance(rep, (int, np.integer)) or rep < 0:
+        raise ValueError(f"rep must be a non-negative int, got {rep!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    rng = np.random.default_rng([int(seed), J, int(rep)])
+    x = sample_gmm(TRUE_MEANS, J, rng)
+    y = sample_noise(J, rng)
+    m0 = init_means(rng)
+    return x, y, m0, float(rng.uniform(*init_z_range))
 
 
 def nce_sweep(js: Sequence[int] = SWEEP_JS, n_reps: int = 50, seed: int = 0, *, ml_reference: bool = True,
@@ -1035,7 +1144,7 @@ def nce_sweep(js: Sequence[int] = SWEEP_JS, n_reps: int = 50, seed: int = 0, *, 
     free-:math:`Z` fit (with :math:`Z_0\sim U` ``init_z_range``) and, if asked,
     the ML fit (:func:`fit_ml`) all use the *same* draws, so the three are compared
     run by run. The draws of repetition ``r`` at size ``J`` depend only on
-    ``(seed, J, r)``.
+    ``(seed, J, r)``; :func:`sweep_draws` reproduces them.
 
     Parameters
     ----------
@@ -1064,7 +1173,7 @@ def nce_sweep(js: Sequence[int] = SWEEP_JS, n_reps: int = 50, seed: int = 0, *, 
         raise ValueError("js must contain at least one sample size")
     n_reps = check_positive_int(n_reps, "n_reps")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise TypeError(f"seed must be a non-negative int, got {seed!r}")
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     lo, hi = (check_positive(v, "init_z_range") for v in init_z_range)
     if lo >= hi:
         raise ValueError(f"init_z_range must satisfy low < high, got {init_z_range!r}")
@@ -1079,11 +1188,7 @@ def nce_sweep(js: Sequence[int] = SWEEP_JS, n_reps: int = 50, seed: int = 0, *, 
     t_nce = t_ml = 0.0
     for a, J in enumerate(js):
         for r in range(R):
-            rng = np.random.default_rng([seed, int(J), r])
-            x = sample_gmm(TRUE_MEANS, J, rng)
-            y = sample_noise(J, rng)
-            m0 = init_means(rng)
-            z0 = float(rng.uniform(lo, hi))
+            x, y, m0, z0 = sweep_draws(int(J), r, seed, (lo, hi))
             out["init_means"][a, r], out["init_z"][a, r] = m0, z0
             t0 = time.perf_counter()
             fk = fit_nce(x, y, m0, gradient=gradient)

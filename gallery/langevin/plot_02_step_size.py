@@ -63,7 +63,9 @@ for k, (label, res) in enumerate(runs.items()):
     axes[0, k].plot(*centers.T, "k+", ms=8)
     n_div = int((~np.isfinite(final).all(axis=1)).sum())
     if n_div:
-        axes[0, k].text(0, -2.5, f"{n_div} of {len(final)} chains diverged", ha="center", color="C3")
+        axes[0, k].text(
+            0, -2.5, f"{n_div} of {len(final)} chains diverged", ha="center", color="C3"
+        )
     paths = res.trajectory[:, :3].numpy()
     if label != "200/256":
         for j in range(3):
@@ -155,8 +157,8 @@ for eps in (0.01, 0.05, 0.1, 0.15, 0.19):
 # MALA at the step where Langevin diverges
 # ----------------------------------------
 #
-# MALA :cite:p:`roberts1996` uses the Langevin move as a *proposal* :math:`\mathbf x'` and accepts it with
-# probability :math:`\min(1,\alpha)`,
+# MALA :cite:p:`roberts1996` uses the Langevin move as a *proposal* :math:`\mathbf x'`
+# and accepts it with probability :math:`\min(1,\alpha)`,
 #
 # .. math::
 #
