@@ -126,3 +126,28 @@ html_theme_options = {
 html_sidebars = {"index": [], "task_map": []}
 html_show_sourcelink = False
 html_last_updated_fmt = None
+
+
+def _offline_execution_times(app, docname, source):
+    """Sphinx-Gallery's execution-time pages load jQuery and DataTables from CDNs to make
+    the table sortable; drop that block so the pages work offline (the table stays,
+    already sorted by time)."""
+    if not docname.endswith("sg_execution_times"):
+        return
+    lines = source[0].splitlines()
+    out, skipping = [], False
+    for line in lines:
+        if line.strip() == ".. raw:: html":
+            skipping = True
+            continue
+        if skipping:
+            if line.strip().startswith(".. list-table::"):
+                skipping = False
+            else:
+                continue
+        out.append(line)
+    source[0] = "\n".join(out)
+
+
+def setup(app):
+    app.connect("source-read", _offline_execution_times)
