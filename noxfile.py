@@ -94,10 +94,9 @@ def downloads(session):
         with tempfile.TemporaryDirectory() as tmp:
             dst = Path(tmp) / script.name
             shutil.copy(script, dst)
-            session.chdir(tmp)
-            session.run("python", dst.name, env={**ENV, "TQDM_DISABLE": "1"}, silent=True)
+            with session.chdir(tmp):
+                session.run("python", dst.name, env={**ENV, "TQDM_DISABLE": "1"}, silent=True)
             session.log(f"ran {script.relative_to(ROOT)} standalone")
-    session.chdir(str(ROOT))
 
 
 @nox.session
