@@ -22,6 +22,8 @@ __all__ = [
     "Spiral",
     "KDE_DENSITIES",
     "kde_density",
+    "kde_grid_for",
+    "kde_course_samples",
     "TOY_DATASETS",
     "sample_2d_datasets",
     "toy_log_density",
@@ -203,6 +205,48 @@ def kde_density(name: str):
     if name == "GMM-B":
         return GaussianMixture2D(_GRID_MEANS, sigma=1.0)
     return Spiral()
+
+
+def kde_grid_for(name: str, n: int = 200):
+    r"""The plotting and integration grid of a KDE density: a box holding all its mass.
+
+    GMM-A on :math:`[-3, 5]^2`, GMM-B on :math:`[-5, 7]^2`, the spiral on
+    :math:`[-8.5, 8.5]^2` (its outer arm reaches radius :math:`2\pi` plus a few
+    radial standard deviations).
+
+    Parameters
+    ----------
+    name : {"GMM-A", "GMM-B", "Spiral"}
+    n : int, default 200
+        Cells per axis.
+
+    Returns
+    -------
+    probmods.grids.Grid2D
+    """
+    from .grids import Grid2D
+
+    check_choice(name, "name", KDE_DENSITIES)
+    half = {"GMM-A": (-3.0, 5.0), "GMM-B": (-5.0, 7.0), "Spiral": (-8.5, 8.5)}[name]
+    return Grid2D(half, half, n, n)
+
+
+def kde_course_samples(n: int = 10_000):
+    """The three densities of HW1 Part I, ``n`` samples of each (seeds 0, 1, 2), and their grids.
+
+    Returns
+    -------
+    densities : dict
+        ``name -> density`` (:func:`kde_density`).
+    samples : dict
+        ``name -> numpy.ndarray`` of shape ``(n, 2)``.
+    grids : dict
+        ``name -> Grid2D`` (:func:`kde_grid_for`).
+    """
+    densities = {name: kde_density(name) for name in KDE_DENSITIES}
+    samples = {name: d.sample(n, seed=i) for i, (name, d) in enumerate(densities.items())}
+    grids = {name: kde_grid_for(name) for name in KDE_DENSITIES}
+    return densities, samples, grids
 
 
 #: Names accepted by :func:`sample_2d_datasets`.

@@ -50,6 +50,7 @@ __all__ = [
     "fit_toy_flow",
     "plot_fits",
     "format_scores",
+    "plot_losses",
 ]
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -669,3 +670,37 @@ def format_scores(fits, label: str = "model") -> str:
                 100 * f.tail_fraction)
         lines.append(f"{key!s:>{width}s} " + " ".join(f"{v:8.3f}" for v in vals))
     return "\n".join(lines)
+
+
+def plot_losses(fits, label: str = "model", relative: bool = False, ylim=None):
+    """Training (solid) and validation (dashed) loss curves of several fits, with the entropy floor.
+
+    Parameters
+    ----------
+    fits : dict
+        ``value -> FlowFit``; curves are labelled ``f"{label} = {value}"``.
+    label : str, default "model"
+    relative : bool, default False
+        Plot ``NLL - H(p)`` (each fit's own entropy), so fits of targets with
+        different entropies share one axis; the floor is then 0.
+    ylim : tuple, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
+    for key, f in fits.items():
+        shift = f.entropy if relative else 0.0
+        ax.plot(np.asarray(f.train_losses) - shift, lw=1.2, label=f"{label} = {key}, train")
+        ax.plot(np.asarray(f.valid_losses) - shift, lw=1.2, ls="--", color=ax.lines[-1].get_color(),
+                label=f"{label} = {key}, validation")
+    floor = 0.0 if relative else next(iter(fits.values())).entropy
+    ax.axhline(floor, color="k", lw=0.8, ls=":", label="entropy floor")
+    ax.set(xlabel="epoch", ylabel="NLL - H(p) (nats)" if relative else "NLL (nats)")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.legend(fontsize=8)
+    return fig

@@ -416,6 +416,16 @@ def cv_bandwidth(samples, hs=None, xtol: float = 1e-3) -> CVResult:
     return CVResult(h=float(h_best), score=float(s_best), hs=hs, scores=np.asarray(scores))
 
 
+def _grid_pair(f_true, f_hat, grid):
+    if not isinstance(grid, Grid2D):
+        raise TypeError(f"grid must be a Grid2D, got {type(grid).__name__}")
+    a = grid.reshape(np.asarray(f_true, dtype=float))
+    b = grid.reshape(np.asarray(f_hat, dtype=float))
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("f_true and f_hat must be finite on the grid")
+    return a, b
+
+
 def integrated_squared_error(f_true, f_hat, grid: Grid2D) -> float:
     r"""Integrated squared error :math:`\int (f - \hat f)^2` by the midpoint rule.
 
@@ -429,10 +439,7 @@ def integrated_squared_error(f_true, f_hat, grid: Grid2D) -> float:
     -------
     float
     """
-    a = grid.reshape(np.asarray(f_true, dtype=float))
-    b = grid.reshape(np.asarray(f_hat, dtype=float))
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        raise ValueError("f_true and f_hat must be finite on the grid")
+    a, b = _grid_pair(f_true, f_hat, grid)
     return float(np.sum((a - b) ** 2) * grid.cell_area)
 
 
@@ -454,8 +461,5 @@ def integrated_absolute_error(f_true, f_hat, grid: Grid2D) -> float:
     -------
     float
     """
-    a = grid.reshape(np.asarray(f_true, dtype=float))
-    b = grid.reshape(np.asarray(f_hat, dtype=float))
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        raise ValueError("f_true and f_hat must be finite on the grid")
+    a, b = _grid_pair(f_true, f_hat, grid)
     return float(np.sum(np.abs(a - b)) * grid.cell_area)

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from probmods.datasets import toy_log_density
-from probmods.flows import fit_toy_flow, format_scores, plot_fits
+from probmods.flows import fit_toy_flow, format_scores, plot_fits, plot_losses
 from probmods.grids import Grid2D
 
 fits = {K: fit_toy_flow("GaussiansRot", num_samples=1500, num_layers=K, epochs=250) for K in (2, 4)}
@@ -41,19 +41,7 @@ fig = plot_fits([fits[2], fits[4]], ["K = 2", "K = 4"], grid, exact=exact)
 
 print(format_scores(fits, label="K"))
 
-fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
-for K, f in fits.items():
-    ax.plot(f.train_losses, lw=1.2, label=f"K = {K}, train")
-    ax.plot(
-        f.valid_losses,
-        lw=1.2,
-        ls="--",
-        color=ax.lines[-1].get_color(),
-        label=f"K = {K}, validation",
-    )
-ax.axhline(fits[2].entropy, color="k", lw=0.8, ls=":", label="entropy H(p)")
-ax.set(xlabel="epoch", ylabel="NLL (nats)", ylim=(1.9, 3.5))
-ax.legend(fontsize=8)
+fig = plot_losses(fits, label="K", ylim=(1.9, 3.5))
 plt.show()
 
 f2, f4 = fits[2], fits[4]

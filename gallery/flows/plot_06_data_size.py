@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from probmods.datasets import toy_log_density
-from probmods.flows import fit_toy_flow, format_scores, plot_fits
+from probmods.flows import fit_toy_flow, format_scores, plot_fits, plot_losses
 from probmods.grids import Grid2D
 
 fits = {
@@ -37,19 +37,7 @@ fig = plot_fits([fits[1500], fits[3000]], ["N = 1500", "N = 3000"], grid, exact=
 
 print(format_scores(fits, label="N"))
 
-fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
-for N, f in fits.items():
-    ax.plot(f.train_losses, lw=1.2, label=f"N = {N}, train")
-    ax.plot(
-        f.valid_losses,
-        lw=1.2,
-        ls="--",
-        color=ax.lines[-1].get_color(),
-        label=f"N = {N}, validation",
-    )
-ax.axhline(fits[1500].entropy, color="k", lw=0.8, ls=":", label="entropy H(p)")
-ax.set(xlabel="epoch", ylabel="NLL (nats)", ylim=(1.9, 3.5))
-ax.legend(fontsize=8)
+fig = plot_losses(fits, label="N", ylim=(1.9, 3.5))
 plt.show()
 
 small, large = fits[1500], fits[3000]

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from probmods.datasets import toy_log_density
-from probmods.flows import fit_toy_flow, format_scores, plot_fits
+from probmods.flows import fit_toy_flow, format_scores, plot_fits, plot_losses
 from probmods.grids import Grid2D
 
 fits = {
@@ -41,24 +41,8 @@ for g, f in fits.items():
 
 print(format_scores(fits, label="modes"))
 
-fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
-for g, f in fits.items():
-    ax.plot(np.array(f.train_losses) - f.entropy, lw=1.2, label=f"{g} modes, train")
-    ax.plot(
-        np.array(f.valid_losses) - f.entropy,
-        lw=1.2,
-        ls="--",
-        color=ax.lines[-1].get_color(),
-        label=f"{g} modes, validation",
-    )
-ax.axhline(0, color="k", lw=0.8, ls=":")
-ax.set(
-    xlabel="epoch",
-    ylabel="NLL - H(p) (nats)",
-    ylim=(-0.2, 1.5),
-    title="loss above each target's entropy",
-)
-ax.legend(fontsize=8)
+fig = plot_losses(fits, label="modes", relative=True, ylim=(-0.2, 1.5))
+fig.axes[0].set_title("loss above each target's entropy")
 plt.show()
 
 f3, f7 = fits[3], fits[7]

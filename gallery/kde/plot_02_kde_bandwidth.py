@@ -58,19 +58,12 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from probmods.datasets import KDE_DENSITIES, kde_density
-from probmods.grids import Grid2D
+from probmods.datasets import kde_course_samples
 from probmods.kde import integrated_absolute_error, kde, kde_grid
 from probmods.plotting import density_image, panels, shared_colorbar
 
 N = 10_000
-densities = {name: kde_density(name) for name in KDE_DENSITIES}
-samples = {name: d.sample(N, seed=i) for i, (name, d) in enumerate(densities.items())}
-grids = {
-    "GMM-A": Grid2D((-3, 5), (-3, 5), 200, 200),
-    "GMM-B": Grid2D((-5, 7), (-5, 7), 200, 200),
-    "Spiral": Grid2D((-8.5, 8.5), (-8.5, 8.5), 200, 200),
-}
+densities, samples, grids = kde_course_samples(N)
 
 # %%
 # Checking the fast path

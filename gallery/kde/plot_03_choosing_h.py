@@ -37,8 +37,7 @@ hard they are to estimate from :math:`N = 10\,000` samples.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from probmods.datasets import KDE_DENSITIES, kde_density
-from probmods.grids import Grid2D
+from probmods.datasets import kde_course_samples
 from probmods.kde import (
     cv_bandwidth,
     integrated_absolute_error,
@@ -49,13 +48,7 @@ from probmods.kde import (
 from probmods.plotting import animate_images, panels
 
 N = 10_000
-densities = {name: kde_density(name) for name in KDE_DENSITIES}
-samples = {name: d.sample(N, seed=i) for i, (name, d) in enumerate(densities.items())}
-grids = {
-    "GMM-A": Grid2D((-3, 5), (-3, 5), 200, 200),
-    "GMM-B": Grid2D((-5, 7), (-5, 7), 200, 200),
-    "Spiral": Grid2D((-8.5, 8.5), (-8.5, 8.5), 200, 200),
-}
+densities, samples, grids = kde_course_samples(N)
 exact = {name: grids[name].reshape(densities[name].pdf(grids[name].points)) for name in densities}
 
 choices = {}
