@@ -85,7 +85,15 @@ def handout_train(model, data, epochs=100, batch_size=64):
     return model_best, train_losses, valid_losses
 
 
-def run(epochs=60, rounds=2):
+def run(*args, **kwargs):
+    threads = torch.get_num_threads()
+    try:
+        return _run(*args, **kwargs)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(epochs=60, rounds=2):
     torch.set_num_threads(1)
     names = ("handout", "probmods", "probmods-autograd")
     times = {k: [] for k in names}

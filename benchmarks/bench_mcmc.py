@@ -29,7 +29,15 @@ def _time(fn, repeat=3):
     return best
 
 
-def run(n_chains=1000, n_steps=2000):
+def run(*args, **kwargs):
+    threads = torch.get_num_threads()
+    try:
+        return _run(*args, **kwargs)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(n_chains=1000, n_steps=2000):
     torch.set_num_threads(1)
     ring = ring_gmm()
     target = target_from(score=ring.score, log_prob=ring.log_prob)

@@ -154,30 +154,20 @@ def exact_score_matching(score_net, samples: torch.Tensor) -> torch.Tensor:
 
 
 def _loop(step_fn, params, nsteps, lr, progress, desc):
-    """Adam on ``step_fn()`` for ``nsteps`` steps, on one intra-op thread.
-
-    The networks are tiny (128 units, batches of 128-256), so splitting each
-    kernel across threads costs more in synchronisation than it saves: one
-    thread is about 2-3x faster here. The previous setting is restored.
-    """
+    """Adam on ``step_fn()`` for ``nsteps`` steps; the loss of every step is returned."""
     from tqdm.auto import tqdm
 
     optimizer = torch.optim.Adam(params, lr=lr)
     losses = np.empty(nsteps)
     bar = tqdm(range(nsteps), disable=not progress, mininterval=0.5, desc=desc)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for step in bar:
-            loss = step_fn()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses[step] = loss.item()
-            if progress and step % 50 == 0:
-                bar.set_postfix(loss=f"{losses[step]:.4f}", refresh=False)
-    finally:
-        torch.set_num_threads(threads)
+    for step in bar:
+        loss = step_fn()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses[step] = loss.item()
+        if progress and step % 50 == 0:
+            bar.set_postfix(loss=f"{losses[step]:.4f}", refresh=False)
     return losses
 
 
