@@ -3,9 +3,8 @@
 The reference is the handout's ``train`` (same network, loss, batch, optimiser).
 probmods.score.train *is* that loop (with the loss kept as floats), so the ratio
 should be about 1: the point of this benchmark is to print what the chapter's two
-full 10,000-step trainings (sliced and annealed) cost. Measured levers that did not
-pay here: ``torch.compile`` of the loss (no gain for these kernel-bound steps) and
-one intra-op thread (as fast as two on an idle machine; faster only when another
+full 10,000-step trainings (sliced and annealed) cost. A lever measured and dropped:
+one intra-op thread (as fast as two on an idle machine, faster only when another
 process competes for the cores).
 """
 
