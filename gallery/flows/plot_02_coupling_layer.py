@@ -4,7 +4,7 @@ The affine coupling layer: inverse, Jacobian, log-determinants
 
 A flow needs layers that are invertible, expressive and have a Jacobian
 determinant that is cheap to compute. The affine coupling layer gets all three by
-a trick :cite:p:`dinh2017`: it leaves part of its input unchanged and uses that part to scale and
+a trick: it leaves part of its input unchanged and uses that part to scale and
 shift the rest. This page derives its inverse (and draws it as a computational
 graph), its Jacobian and both log-determinants, implements the layer with masks,
 and checks every formula against automatic differentiation on real inputs.
@@ -14,7 +14,8 @@ and checks every formula against automatic differentiation on real inputs.
 # The layer
 # ---------
 #
-# Split :math:`\mathbf x\in\mathbb R^d` into :math:`\mathbf x_{1:j}` and
+# The affine coupling layer of Real NVP :cite:p:`dinh2017`: split
+# :math:`\mathbf x\in\mathbb R^d` into :math:`\mathbf x_{1:j}` and
 # :math:`\mathbf x_{j+1:d}`. The layer keeps the first part and transforms the
 # second with a scale :math:`\mathbf s` and shift :math:`\mathbf t` computed by
 # neural networks from the first:

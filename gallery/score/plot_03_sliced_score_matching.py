@@ -2,10 +2,9 @@ r"""
 Learning the score with sliced score matching
 =============================================
 
-In practice we do not know the score; we have samples. Score matching
-:cite:p:`hyvarinen2005` fits a
+In practice we do not know the score; we have samples. Score matching fits a
 network :math:`s_\theta(\mathbf x)` to the score without ever evaluating
-:math:`p`, and sliced score matching :cite:p:`song2019ssm` makes its objective cheap in any
+:math:`p`, and sliced score matching makes its objective cheap in any
 dimension.
 This page derives the objective, checks the sliced estimate against the exact one,
 trains the course's network, maps where the learned score is accurate, and samples
@@ -18,7 +17,7 @@ with it.
 #
 # .. task:: HW4-T7
 #
-# We want to minimise the Fisher divergence
+# Score matching :cite:p:`hyvarinen2005` minimises the Fisher divergence
 # :math:`\tfrac12\mathbb E_p\lVert s_\theta(\mathbf x)-\nabla\log p(\mathbf x)\rVert^2`.
 # Expanding the square, the term :math:`\tfrac12\lVert\nabla\log p\rVert^2` does not
 # depend on :math:`\theta`, and the cross term can be integrated by parts, using
@@ -43,7 +42,8 @@ with it.
 #    = \mathbb E\big[\operatorname{tr}(A\,\mathbf v\mathbf v^\top)\big]
 #    = \operatorname{tr}\big(A\,\mathbb E[\mathbf v\mathbf v^\top]\big) = \operatorname{tr}A,
 #
-# so :math:`\mathbf v^\top(\nabla s_\theta)\mathbf v` is an **unbiased** estimate of the
+# so (sliced score matching, :cite:p:`song2019ssm`)
+# :math:`\mathbf v^\top(\nabla s_\theta)\mathbf v` is an **unbiased** estimate of the
 # trace, and it costs a single extra backward pass whatever the dimension:
 # :math:`(\nabla s_\theta)^\top\mathbf v = \nabla_{\mathbf x}(\mathbf v^\top
 # s_\theta)`, built with ``create_graph=True`` so that the loss can itself be

@@ -4,7 +4,6 @@ A noise-conditional score model and annealed sampling
 
 Annealed Langevin dynamics needs the score of the data at every noise level.
 Rather than training ten networks, a single *noise-conditional* network
-:cite:p:`song2019ncsn`
 :math:`s_\theta(\mathbf x, \sigma)` can learn them all with a weighted sliced
 score matching objective. This page trains it, compares its score fields at every
 level with the exact scores of the correspondingly smoothed mixture, samples with
@@ -18,7 +17,8 @@ this chapter reached.
 #
 # .. task:: HW4-T10
 #
-# For noise levels :math:`\sigma_1 > \dots > \sigma_L` and perturbed samples
+# Following :cite:t:`song2019ncsn`, for noise levels
+# :math:`\sigma_1 > \dots > \sigma_L` and perturbed samples
 # :math:`\tilde{\mathbf x} = \mathbf x + \sigma_i\mathbf z`,
 #
 # .. math::
