@@ -16,3 +16,21 @@ def best_of(fn, repeat: int, warmup: int = 1):
         result = fn()
         best = min(best, time.perf_counter() - t0)
     return best, result
+
+
+def restores_torch_threads(fn):
+    """Decorator: a benchmark may change torch's intra-op threads; put them back afterwards,
+    so the benchmarks that follow in the same process measure with the default."""
+    import functools
+
+    import torch
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        threads = torch.get_num_threads()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+
+    return wrapper

@@ -24,6 +24,8 @@ from torch.utils.data import DataLoader, Dataset, random_split
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _timing import restores_torch_threads  # noqa: E402
+
 from probmods.datasets import sample_2d_datasets  # noqa: E402
 from probmods.flows import CouplingFlow, train  # noqa: E402
 
@@ -85,15 +87,8 @@ def handout_train(model, data, epochs=100, batch_size=64):
     return model_best, train_losses, valid_losses
 
 
-def run(*args, **kwargs):
-    threads = torch.get_num_threads()
-    try:
-        return _run(*args, **kwargs)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run(epochs=60, rounds=2):
+@restores_torch_threads
+def run(epochs=60, rounds=2):
     torch.set_num_threads(1)
     names = ("handout", "probmods", "probmods-autograd")
     times = {k: [] for k in names}

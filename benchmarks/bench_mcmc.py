@@ -16,6 +16,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _timing import restores_torch_threads  # noqa: E402
+
 from probmods.gmm import ring_gmm  # noqa: E402
 from probmods.mcmc import eps_from_noise, sample, target_from  # noqa: E402
 
@@ -29,15 +31,8 @@ def _time(fn, repeat=3):
     return best
 
 
-def run(*args, **kwargs):
-    threads = torch.get_num_threads()
-    try:
-        return _run(*args, **kwargs)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run(n_chains=1000, n_steps=2000):
+@restores_torch_threads
+def run(n_chains=1000, n_steps=2000):
     torch.set_num_threads(1)
     ring = ring_gmm()
     target = target_from(score=ring.score, log_prob=ring.log_prob)
