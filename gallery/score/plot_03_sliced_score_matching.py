@@ -241,6 +241,7 @@ plt.show()
 # The learned score reproduces the true score's behaviour, including its failure:
 # each chain falls into the mode of its starting basin, so the mode weights are
 # again near 0.5 / 0.5 instead of 0.2 / 0.8, and the density estimate has two
-# nearly equal peaks (the diagonal cut makes it plain). The modes' shapes are right, because the score is accurate
-# there. Fixing the weights needs annealing, and annealing needs the scores of the
-# *noisy* densities, which the next page learns.
+# nearly equal peaks (the diagonal cut makes it plain). The modes' shapes are
+# right, because the score is accurate there. Fixing the weights needs annealing,
+# and annealing needs the scores of the *noisy* densities, which the next page
+# learns.
