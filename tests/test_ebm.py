@@ -102,3 +102,40 @@ def test_checkpoint_refuses_another_configuration(tmp_path):
     other = Trainer(TrainConfig(**{**SMALL, "alpha": 0.5}), images=torch.rand(32, 1, 28, 28))
     with pytest.raises(ValueError, match="another configuration"):
         other.load(tmp_path / "ckpt.pt")
+
+
+# --- the judge ------------------------------------------------------------------
+
+from probmods.ebm.judge import JudgeCNN, frechet_distance, judge_report, make_junk, nearest_distance  # noqa: E402
+
+
+def test_junk_images_are_valid_and_of_four_kinds():
+    digits = torch.rand(10, 1, 28, 28)
+    junk = make_junk(9, digits, generator=torch.Generator().manual_seed(0))
+    assert junk.shape == (9, 1, 28, 28)
+    assert float(junk.min()) >= 0.0 and float(junk.max()) <= 1.0
+    # the permuted digits keep each digit's pixel values
+    perm = make_junk(4, digits[:1].expand(10, 1, 28, 28).contiguous(), generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(perm[3].flatten().sort().values, digits[0].flatten().sort().values)
+
+
+def test_frechet_distance():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4000, 3))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    b = rng.normal(size=(4000, 3)) * 2 + 1
+    # closed form for N(0, I) vs N(1, 4I) in 3-D: 3 * 1 + 3 * (1 + 4 - 2 * 2) = 6
+    assert frechet_distance(a, b) == pytest.approx(6.0, rel=0.1)
+    with pytest.raises(ValueError, match="feat_a and feat_b"):
+        frechet_distance(a, b[:, :2])
+
+
+def test_nearest_distance_and_report():
+    ref = torch.rand(20, 1, 28, 28)
+    d = nearest_distance(ref[:5], ref)
+    np.testing.assert_allclose(d, 0.0, atol=1e-12)
+    torch.manual_seed(0)
+    judge = JudgeCNN().eval()
+    rep = judge_report(judge, torch.rand(6, 1, 28, 28), threshold=0.0)
+    assert set(rep) >= {"digit_fraction", "junk_fraction", "class_counts", "n_classes", "labels"}
+    assert rep["class_counts"].shape == (10,) and len(rep["labels"]) == 6
