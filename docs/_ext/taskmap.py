@@ -109,11 +109,11 @@ def _record_sections(app, doctree):
         while parent is not None and not isinstance(parent, nodes.section):
             parent = parent.parent
         if parent is not None and len(parent) and isinstance(parent[0], nodes.title):
-            titles[tid] = parent[0].astext()
+            titles[tid] = (parent[0].astext(), [child.deepcopy() for child in parent[0].children])
     for entries in store.values():
         for entry in entries:
             if entry["docname"] == app.env.docname and entry["target"] in titles:
-                entry["section"] = titles[entry["target"]]
+                entry["section"], entry["section_nodes"] = titles[entry["target"]]
 
 
 def _purge(app, env, docname):
@@ -179,12 +179,14 @@ def _resolve(app, doctree, fromdocname):
             if entries:
                 for entry in entries:
                     uri = app.builder.get_relative_uri(fromdocname, entry["docname"]) + "#" + entry["target"]
-                    doc_title = app.env.titles[entry["docname"]].astext()
-                    label = doc_title
-                    if entry["section"] and entry["section"] != doc_title:
-                        label += " › " + entry["section"]
+                    doc_title = app.env.titles[entry["docname"]]
+                    ref = nodes.reference("", "", refuri=uri, internal=True)
+                    ref += [child.deepcopy() for child in doc_title.children]
+                    if entry["section"] and entry["section"] != doc_title.astext():
+                        ref += nodes.Text(" › ")
+                        ref += [child.deepcopy() for child in entry.get("section_nodes", [])]
                     para = nodes.paragraph()
-                    para += nodes.reference("", label, refuri=uri, internal=True)
+                    para += ref
                     cell += para
             else:
                 status = "chapter in preparation" if info["chapter"] not in present else "missing"
