@@ -50,6 +50,7 @@ __all__ = [
     "mala_step",
     "sample",
     "annealed_langevin",
+    "uniform_start",
 ]
 
 
@@ -390,3 +391,21 @@ def annealed_langevin(score: Callable, init: torch.Tensor, sigmas, epsilon: floa
         x = res.state.position
         out.append(x.clone())
     return out
+
+
+def uniform_start(n: int, box: float, dim: int = 2, seed: int = 0):
+    """Starting points uniform in ``[-box, box]^dim`` and the generator that drew them.
+
+    The course starts its samplers this way (e.g. ``n = 1280`` in
+    :math:`[-8, 8]^2`); returning the seeded generator lets the sampler continue
+    the same random stream, so a page that reruns a sampler gets identical chains.
+
+    Returns
+    -------
+    init : torch.Tensor, shape (n, dim)
+    generator : torch.Generator
+    """
+    n = check_positive_int(n, "n")
+    box = check_positive(box, "box")
+    generator = torch.Generator().manual_seed(int(seed))
+    return torch.rand(n, check_positive_int(dim, "dim"), generator=generator) * (2 * box) - box, generator

@@ -72,13 +72,6 @@ def logabsdet(J):
     return torch.linalg.slogdet(J).logabsdet
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: the tensors are tiny, and threads only add overhead on a busy machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(params=[torch.float32, torch.float64], ids=["default-float32", "default-float64"])

@@ -33,13 +33,6 @@ S = 0.7  # standard deviation of the Gaussian targets
 MUS = {1: [1.3], 2: [1.3, -0.4]}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: the machine is shared and the tensors are small."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def gen(seed):

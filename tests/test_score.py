@@ -16,14 +16,6 @@ from probmods.score import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_sliced_objective_is_unbiased_for_the_exact_one():
     torch.manual_seed(0)
     net = make_score_net().double()

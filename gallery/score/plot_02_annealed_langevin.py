@@ -29,12 +29,11 @@ from sklearn.neighbors import KernelDensity
 from probmods.gmm import GMMDist, mode_weights
 from probmods.grids import Grid2D
 from probmods.kde import integrated_absolute_error
-from probmods.mcmc import annealed_langevin, sample, target_from
+from probmods.mcmc import annealed_langevin, sample, target_from, uniform_start
 from probmods.plotting import animate_scatter, density_image, panels, scatter_samples
 
 gmm = GMMDist()
-gen = torch.Generator().manual_seed(0)
-init = torch.rand(1280, 2, generator=gen) * 16 - 8
+init, gen = uniform_start(1280, box=8.0, seed=0)
 plain = sample(init, target_from(score=gmm.score), 0.05, 1000, generator=gen).state.position
 
 w_init = mode_weights(init, gmm.means)
@@ -73,8 +72,7 @@ assert abs(w_plain[0] - 0.5) < 0.06
 # \tilde\sigma_i^2/\tilde\sigma_L^2`, :math:`\varepsilon = 0.05`.
 
 sigmas = np.exp(np.linspace(np.log(20.0), np.log(1.0), 10))
-gen = torch.Generator().manual_seed(0)
-init = torch.rand(1280, 2, generator=gen) * 16 - 8
+init, gen = uniform_start(1280, box=8.0, seed=0)
 levels = annealed_langevin(gmm.score, init, sigmas, epsilon=0.05, T=100, generator=gen)
 annealed = levels[-1]
 for s, xs in zip(sigmas, levels, strict=True):

@@ -62,7 +62,7 @@ from sklearn.neighbors import KernelDensity
 from probmods.gmm import GMMDist, mode_weights
 from probmods.grids import Grid2D
 from probmods.kde import integrated_absolute_error
-from probmods.mcmc import sample, target_from
+from probmods.mcmc import sample, target_from, uniform_start
 from probmods.plotting import density_image, panels, scatter_samples
 from probmods.score import (
     exact_score_matching,
@@ -194,12 +194,10 @@ for name, mu in (
 # Plain Langevin dynamics as before (:math:`n=1280`, :math:`\varepsilon=0.05`,
 # :math:`T=1000`, uniform start), with the learned score in place of the true one.
 
-gen = torch.Generator().manual_seed(0)
-init = torch.rand(1280, 2, generator=gen) * 16 - 8
+init, gen = uniform_start(1280, box=8.0, seed=0)
 with torch.no_grad():
     learned = sample(init, target_from(score=score_net), 0.05, 1000, generator=gen).state.position
-gen = torch.Generator().manual_seed(0)
-init = torch.rand(1280, 2, generator=gen) * 16 - 8
+init, gen = uniform_start(1280, box=8.0, seed=0)
 exact_run = sample(init, target_from(score=gmm.score), 0.05, 1000, generator=gen).state.position
 w_learned = mode_weights(learned, gmm.means)
 w_exact = mode_weights(exact_run, gmm.means)

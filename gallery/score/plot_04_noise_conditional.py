@@ -46,7 +46,7 @@ import torch
 
 from probmods.gmm import GMMDist, mode_weights
 from probmods.grids import Grid2D
-from probmods.mcmc import annealed_langevin, sample, target_from
+from probmods.mcmc import annealed_langevin, sample, target_from, uniform_start
 from probmods.plotting import animate_scatter, density_image, panels, scatter_samples
 from probmods.score import (
     CondScoreNet,
@@ -169,8 +169,7 @@ def learned_score(x, s):
         return cond_net(x, s)
 
 
-gen = torch.Generator().manual_seed(0)
-init = torch.rand(1280, 2, generator=gen) * 16 - 8
+init, gen = uniform_start(1280, box=8.0, seed=0)
 levels = annealed_langevin(learned_score, init, sigmas, epsilon=5e-4, T=100, generator=gen)
 w12 = mode_weights(levels[-1], gmm.means)
 print(f"annealed Langevin, learned conditional score: mode weights {np.round(w12, 3)}")
@@ -204,19 +203,16 @@ anim = animate_scatter(
 # conditional score (T12).
 
 true_target = target_from(score=gmm.score)
-gen = torch.Generator().manual_seed(0)
-init = torch.rand(1280, 2, generator=gen) * 16 - 8
+init, gen = uniform_start(1280, box=8.0, seed=0)
 w4 = mode_weights(sample(init, true_target, 0.05, 1000, generator=gen).state.position, gmm.means)
-gen = torch.Generator().manual_seed(0)
-init = torch.rand(1280, 2, generator=gen) * 16 - 8
+init, gen = uniform_start(1280, box=8.0, seed=0)
 tilde = np.exp(np.linspace(np.log(20.0), np.log(1.0), 10))
 w5 = mode_weights(
     annealed_langevin(gmm.score, init, tilde, 0.05, 100, generator=gen)[-1], gmm.means
 )
 torch.manual_seed(0)
 _, score_net = train(make_score_net(), batch_size=128, nsteps=10000, lr=1e-3, progress=False)
-gen = torch.Generator().manual_seed(0)
-init = torch.rand(1280, 2, generator=gen) * 16 - 8
+init, gen = uniform_start(1280, box=8.0, seed=0)
 with torch.no_grad():
     w9 = mode_weights(
         sample(init, target_from(score=score_net), 0.05, 1000, generator=gen).state.position,
