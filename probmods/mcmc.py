@@ -84,12 +84,15 @@ class ChainResult(NamedTuple):
         Per-chain fraction of accepted MALA proposals (``None`` for ULA).
     acceptance_trace : torch.Tensor or None, shape (n_steps,)
         Fraction of chains that accepted at each step (``None`` for ULA).
+    accepted : torch.Tensor or None, shape (n_steps, n)
+        Whether each chain accepted its proposal at each step (bool; ``None`` for ULA).
     """
 
     state: SamplerState
     trajectory: torch.Tensor | None
     acceptance_rate: torch.Tensor | None
     acceptance_trace: torch.Tensor | None
+    accepted: torch.Tensor | None = None
 
 
 def eps_from_noise(noise_scale: float) -> float:
@@ -306,14 +309,12 @@ def sample(x0: torch.Tensor, target: Callable, eps: float, n_steps: int, method:
     if thin is not None:
         traj = torch.empty((n_steps // thin + 1, *x.shape), dtype=x.dtype, device=x.device)
         traj[0] = x
-    n_acc = torch.zeros(x.shape[0], dtype=torch.long, device=x.device) if method == "mala" else None
-    acc_trace = torch.empty(n_steps, dtype=x.dtype, device=x.device) if method == "mala" else None
+    acc = torch.empty((n_steps, x.shape[0]), dtype=torch.bool, device=x.device) if method == "mala" else None
     threads = torch.get_num_threads()
     if x.numel() <= _SMALL:  # tiny kernels: thread hand-offs cost more than they save
         torch.set_num_threads(1)
     try:
-        return _run(state, target, eps, n_steps, method, thin, generator, progress, callback, traj, n_acc,
-                    acc_trace)
+        return _run(state, target, eps, n_steps, method, thin, generator, progress, callback, traj, acc)
     finally:
         torch.set_num_threads(threads)
 
@@ -321,7 +322,7 @@ def sample(x0: torch.Tensor, target: Callable, eps: float, n_steps: int, method:
 _SMALL = 65_536  # elements of the chains' state below which sampling runs on one intra-op thread
 
 
-def _run(state, target, eps, n_steps, method, thin, generator, progress, callback, traj, n_acc, acc_trace):
+def _run(state, target, eps, n_steps, method, thin, generator, progress, callback, traj, acc):
     from tqdm.auto import tqdm
 
     x = state.position
@@ -331,15 +332,14 @@ def _run(state, target, eps, n_steps, method, thin, generator, progress, callbac
             state = langevin_step(state, target, eps, noise)
         else:
             u = torch.rand(x.shape[0], generator=generator, dtype=x.dtype, device=x.device)
-            state, accepted = mala_step(state, target, eps, noise, torch.log(u))
-            n_acc += accepted
-            acc_trace[k] = accepted.to(x.dtype).mean()
+            state, acc[k] = mala_step(state, target, eps, noise, torch.log(u))
         if traj is not None and (k + 1) % thin == 0:
             traj[(k + 1) // thin] = state.position
         if callback is not None:
             callback(k, state)
-    rate = n_acc.to(x.dtype) / n_steps if n_acc is not None else None
-    return ChainResult(state, traj, rate, acc_trace)
+    if acc is None:
+        return ChainResult(state, traj, None, None, None)
+    return ChainResult(state, traj, acc.to(x.dtype).mean(0), acc.to(x.dtype).mean(1), acc)
 
 
 def annealed_langevin(score: Callable, init: torch.Tensor, sigmas, epsilon: float, T: int,

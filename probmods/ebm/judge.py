@@ -22,7 +22,8 @@ from torch.nn import functional as F
 from .._checks import check_positive_int
 from .model import check_images
 
-__all__ = ["make_junk", "JudgeCNN", "train_judge", "judge_report", "nearest_distance", "frechet_distance"]
+__all__ = ["make_junk", "JudgeCNN", "train_judge", "judge_report", "nearest_distance", "frechet_distance",
+           "sample_quality"]
 
 JUNK = 10  # label of the "not a digit" class
 
@@ -201,3 +202,58 @@ def frechet_distance(feat_a, feat_b) -> float:
     root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
     tr_covmean = np.sqrt(np.clip(linalg.eigvalsh(root_a @ cb @ root_a), 0, None)).sum()
     return float(mu @ mu + np.trace(ca) + np.trace(cb) - 2 * tr_covmean)
+
+
+def sample_quality(samples: torch.Tensor, judge: JudgeCNN, train_images: torch.Tensor,
+                   reference: torch.Tensor, threshold: float = 0.9) -> dict:
+    """Everything the chapter reports about a set of generated digits.
+
+    Parameters
+    ----------
+    samples : torch.Tensor, shape (n, 1, 28, 28)
+        Generated images (clipped to [0, 1] for judging, as for display).
+    judge : JudgeCNN
+    train_images : torch.Tensor, shape (m, 1, 28, 28)
+        The digits the energy model was trained on (for the nearest-digit distance).
+    reference : torch.Tensor, shape (r, 1, 28, 28)
+        Held-out real digits (for the Fréchet distance).
+    threshold : float, default 0.9
+
+    Returns
+    -------
+    dict
+        The keys of :func:`judge_report`, plus ``nearest_mean``, ``nearest_min``
+        (distance to the nearest training digit; under 1.5 is a copy) and
+        ``frechet`` (judge features of ``samples`` vs ``reference``).
+    """
+    out = judge_report(judge, samples, threshold)
+    near = nearest_distance(samples, train_images)
+    with torch.no_grad():
+        fa = judge.features(samples.clamp(0, 1)).numpy()
+        fb = judge.features(reference).numpy()
+    out.update(nearest_mean=float(near.mean()), nearest_min=float(near.min()), frechet=frechet_distance(fa, fb))
+    return out
+
+
+def main(argv=None):
+    """Command line: ``python -m probmods.ebm.judge --out FILE`` trains the shipped judge (seed 0)."""
+    import argparse
+    from pathlib import Path
+
+    from .data import load_digits, train_test_split
+
+    parser = argparse.ArgumentParser(description="Train the 11-class judge on the training digits.")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("weights") / "judge.pt")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(check_positive_int(args.threads, "threads"))
+    images, labels = load_digits()
+    train_idx, _ = train_test_split(labels)
+    judge = train_judge(images[train_idx], labels[train_idx], progress=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(judge.state_dict(), args.out)
+    print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()

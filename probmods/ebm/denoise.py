@@ -1,0 +1,235 @@
+r"""Perceptual and MMSE denoising with an energy prior (HW2 Part IV), and the classical baselines.
+
+For :math:`\mathbf y = \mathbf x + \mathbf n`, :math:`\mathbf n\sim\mathcal N(0,\sigma^2 I)`, Bayes'
+rule gives :math:`\log p(\mathbf x\mid\mathbf y) = \log p_x(\mathbf x) + \log p_n(\mathbf y -
+\mathbf x) - \log p(\mathbf y)`, and the last term does not depend on :math:`\mathbf x`:
+
+.. math::
+
+    \nabla_{\mathbf x}\log p(\mathbf x\mid\mathbf y)
+    = \nabla_{\mathbf x}\log p_x(\mathbf x) - \nabla\log p_n(\mathbf y - \mathbf x)
+    = -\nabla E(\mathbf x) + \frac{\mathbf y - \mathbf x}{\sigma^2}.
+
+Langevin dynamics with this gradient samples the posterior ("perceptual" denoising: every
+sample looks like a clean image); the mean of several samples estimates
+:math:`\mathbb E[\mathbf x\mid\mathbf y]`, the minimum-MSE estimate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy import ndimage, signal
+
+from .._checks import check_positive, check_positive_int
+from ..mcmc import eps_from_noise, sample, target_from
+from .model import check_images
+
+__all__ = [
+    "posterior_target",
+    "posterior_score",
+    "perceptual_denoise",
+    "add_noise",
+    "psnr",
+    "ssim",
+    "gaussian_denoise",
+    "wiener_denoise",
+    "best_parameter",
+]
+
+
+def _check_observation(y, sigma):
+    check_images(y, "y")
+    return check_positive(sigma, "sigma")
+
+
+def posterior_score(energy, x: torch.Tensor, y: torch.Tensor, sigma: float) -> torch.Tensor:
+    r"""The posterior score :math:`-\nabla E(\mathbf x) + (\mathbf y-\mathbf x)/\sigma^2`.
+
+    Parameters
+    ----------
+    energy : callable
+        (B, 1, 28, 28) -> (B,), the prior's energy :math:`E` (:math:`p_x\propto e^{-E}`).
+    x, y : torch.Tensor, shape (B, 1, 28, 28)
+        Current images and noisy observations.
+    sigma : float
+        Noise standard deviation, > 0.
+
+    Returns
+    -------
+    torch.Tensor, shape (B, 1, 28, 28)
+    """
+    _, grad = posterior_target(energy, y, sigma)(x)
+    return grad
+
+
+def posterior_target(energy, y: torch.Tensor, sigma: float):
+    r"""The target ``x -> (log p(x|y) + const, grad)`` for :func:`probmods.mcmc.sample`.
+
+    The prior part comes from autograd of the energy, the likelihood part is written out:
+    :math:`\log p(\mathbf x\mid\mathbf y) = -E(\mathbf x) - \lVert\mathbf y-\mathbf x\rVert^2/(2\sigma^2)`
+    (up to a constant, so MALA can use it as well).
+
+    Parameters
+    ----------
+    energy : callable
+        (B, 1, 28, 28) -> (B,).
+    y : torch.Tensor, shape (B, 1, 28, 28)
+        Noisy observations, one per chain.
+    sigma : float
+        > 0.
+    """
+    sigma = _check_observation(y, sigma)
+    prior = target_from(energy=energy)
+    inv_var = 1.0 / (sigma * sigma)
+
+    def target(x):
+        if x.shape != y.shape:
+            raise ValueError(f"x must have the shape of y {tuple(y.shape)}, got {tuple(x.shape)}")
+        lp, grad = prior(x)
+        r = y - x
+        return lp - 0.5 * inv_var * (r * r).flatten(1).sum(1), grad + inv_var * r
+
+    return target
+
+
+def add_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
+    """``x + sigma * N(0, I)`` from a fixed seed (no clipping, as in the model ``y = x + n``)."""
+    check_images(x)
+    sigma = check_positive(sigma, "sigma")
+    g = torch.Generator().manual_seed(seed)
+    return x + sigma * torch.randn(x.shape, generator=g, dtype=x.dtype)
+
+
+def perceptual_denoise(energy, y: torch.Tensor, sigma: float, n_samples: int = 10, noise_scale: float = 2 / 256,
+                       n_steps: int = 2000, method: str = "langevin", generator: torch.Generator | None = None,
+                       progress: bool = False, callback=None):
+    r"""Posterior samples :math:`\mathbf x\sim p(\mathbf x\mid\mathbf y)` by Langevin dynamics (or MALA).
+
+    All ``n_samples * B`` chains run together, started at the noisy images.
+
+    Parameters
+    ----------
+    energy : callable
+        The prior's energy, (B, 1, 28, 28) -> (B,).
+    y : torch.Tensor, shape (B, 1, 28, 28)
+    sigma : float
+        Noise standard deviation of ``y``.
+    n_samples : int, default 10
+        Posterior samples per image.
+    noise_scale : float, default 2/256
+        :math:`\sqrt{2\varepsilon}`.
+    n_steps : int, default 2000
+    method : {"langevin", "mala"}
+    generator : torch.Generator, optional
+    progress : bool
+    callback : callable, optional
+        ``callback(step, state)``, see :func:`probmods.mcmc.sample`.
+
+    Returns
+    -------
+    samples : torch.Tensor, shape (n_samples, B, 1, 28, 28)
+    result : probmods.mcmc.ChainResult
+    """
+    sigma = _check_observation(y, sigma)
+    n_samples = check_positive_int(n_samples, "n_samples")
+    eps = eps_from_noise(noise_scale)
+    ys = y.repeat(n_samples, 1, 1, 1)
+    res = sample(ys.clone(), posterior_target(energy, ys, sigma), eps, n_steps, method=method,
+                 generator=generator, progress=progress, callback=callback)
+    return res.state.position.view(n_samples, *y.shape), res
+
+
+# -- quality measures ------------------------------------------------------------------------------
+def _as_images(x, name):
+    a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim < 2 or a.shape[-2:] != (28, 28):
+        raise ValueError(f"{name} must be images of shape (..., 28, 28), got {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
+    return a.reshape(-1, 28, 28)
+
+
+def psnr(x, reference) -> np.ndarray:
+    r"""Peak signal-to-noise ratio in dB per image, peak 1: :math:`10\log_{10}(1/\mathrm{MSE})`.
+
+    Parameters
+    ----------
+    x, reference : array_like or torch.Tensor, shape (..., 28, 28)
+        Same number of images; pixels of ``x`` are clipped to [0, 1] (the estimate is an image).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_images,)
+    """
+    a, b = np.clip(_as_images(x, "x"), 0, 1), _as_images(reference, "reference")
+    if a.shape != b.shape:
+        raise ValueError(f"x and reference must hold the same images, got {a.shape} and {b.shape}")
+    mse = ((a - b) ** 2).mean(axis=(1, 2))
+    return 10 * np.log10(1.0 / np.maximum(mse, 1e-12))
+
+
+def ssim(x, reference, window_sigma: float = 1.5) -> np.ndarray:
+    r"""Structural similarity per image (Wang et al. 2004: Gaussian window 1.5, K1 0.01, K2 0.03, range 1).
+
+    .. math::
+
+        \mathrm{SSIM} = \operatorname{mean}\frac{(2\mu_x\mu_y + C_1)(2\sigma_{xy} + C_2)}
+        {(\mu_x^2+\mu_y^2+C_1)(\sigma_x^2+\sigma_y^2+C_2)}
+
+    Parameters
+    ----------
+    x, reference : array_like or torch.Tensor, shape (..., 28, 28)
+    window_sigma : float, default 1.5
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_images,)
+    """
+    a, b = np.clip(_as_images(x, "x"), 0, 1), _as_images(reference, "reference")
+    if a.shape != b.shape:
+        raise ValueError(f"x and reference must hold the same images, got {a.shape} and {b.shape}")
+    s = check_positive(window_sigma, "window_sigma")
+    c1, c2 = 0.01**2, 0.03**2
+
+    def f(z):
+        return ndimage.gaussian_filter(z, sigma=(0, s, s), mode="reflect", truncate=3.5)
+
+    mx, my = f(a), f(b)
+    vx, vy, cxy = f(a * a) - mx * mx, f(b * b) - my * my, f(a * b) - mx * my
+    m = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return m.mean(axis=(1, 2))
+
+
+# -- classical baselines -----------------------------------------------------------------------------
+def gaussian_denoise(y, width: float) -> np.ndarray:
+    """Gaussian filter of standard deviation ``width`` pixels, per image; shape (n, 28, 28)."""
+    a = _as_images(y, "y")
+    w = check_positive(width, "width")
+    return ndimage.gaussian_filter(a, sigma=(0, w, w), mode="reflect")
+
+
+def wiener_denoise(y, size: int, sigma: float) -> np.ndarray:
+    """Adaptive (local) Wiener filter with a ``size x size`` window and known noise variance sigma^2.
+
+    :func:`scipy.signal.wiener` per image; shape (n, 28, 28).
+    """
+    a = _as_images(y, "y")
+    size = check_positive_int(size, "size")
+    sigma = check_positive(sigma, "sigma")
+    return np.stack([signal.wiener(im, (size, size), noise=sigma**2) for im in a])
+
+
+def best_parameter(denoise, clean, noisy, candidates) -> tuple:
+    """The candidate parameter with the highest mean PSNR of ``denoise(noisy, p)`` against ``clean``.
+
+    Returns
+    -------
+    best : the chosen candidate
+    scores : numpy.ndarray, mean PSNR of every candidate
+    """
+    scores = np.array([psnr(denoise(noisy, p), clean).mean() for p in candidates])
+    if len(scores) == 0:
+        raise ValueError("candidates must not be empty")
+    return candidates[int(np.argmax(scores))], scores

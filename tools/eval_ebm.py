@@ -1,0 +1,62 @@
+"""Judge snapshots of the MNIST energy model under the handout's sampler (how the shipped weights were chosen).
+
+    python tools/eval_ebm.py ebm-training/weights-008000.pt:ema ebm-training/weights-00{7,8}000.pt:avg-ema
+
+Each argument is FILE[:net|ema] or several files joined by "+" with ":avg-net"/":avg-ema" (plain average of the
+weights). 100 chains from U[0,1] (seed 0), K = 2000 at sqrt(2 eps) = 2/256 (and 3/256 with --both), no clamping.
+"""
+
+import argparse
+import time
+
+import torch
+
+from probmods.ebm.data import load_digits, train_test_split
+from probmods.ebm.judge import JudgeCNN, sample_quality
+from probmods.ebm.model import EnergyCNN, SamplerEnergy
+from probmods.ebm.train import TrainConfig
+from probmods.mcmc import eps_from_noise, sample, target_from
+
+
+def load_state(spec):
+    files, _, kind = spec.partition(":")
+    kind = kind or "ema"
+    states = [torch.load(f, weights_only=True)[kind.removeprefix("avg-")] for f in files.split("+")]
+    return {k: sum(s[k] for s in states) / len(states) for k in states[0]}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("specs", nargs="+")
+    p.add_argument("--both", action="store_true")
+    p.add_argument("--chains", type=int, default=100)
+    p.add_argument("--save", default=None)
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    images, labels = load_digits()
+    tr, te = train_test_split(labels)
+    judge = JudgeCNN()
+    judge.load_state_dict(torch.load("probmods/ebm/weights/judge.pt", weights_only=True))
+    judge.eval().requires_grad_(False)
+    cfg = TrainConfig()
+    for spec in args.specs:
+        net = EnergyCNN(cfg.width)
+        net.load_state_dict(load_state(spec))
+        net.eval().requires_grad_(False)
+        energy = SamplerEnergy(net, cfg.temperature, cfg.range_scale)
+        for s in (2, 3) if args.both else (2,):
+            torch.manual_seed(0)
+            x0 = torch.rand(args.chains, 1, 28, 28)
+            t0 = time.time()
+            x = sample(x0, target_from(energy=energy), eps_from_noise(s / 256), 2000).state.position
+            q = sample_quality(x, judge, images[tr], images[te])
+            print(f"{spec} {s}/256: digits {q['digit_fraction']:.2f} junk {q['junk_fraction']:.2f} "
+                  f"classes {q['n_classes']} {q['class_counts'].tolist()} near {q['nearest_mean']:.2f} "
+                  f"(min {q['nearest_min']:.2f}) FD {q['frechet']:.0f} px [{x.min():.2f},{x.max():.2f}] "
+                  f"{time.time() - t0:.0f}s", flush=True)
+            if args.save:
+                torch.save(x, f"{args.save}-{spec.replace('/', '_')}-{s}.pt")
+
+
+if __name__ == "__main__":
+    main()
