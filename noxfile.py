@@ -66,6 +66,24 @@ def bench(session):
     session.run("python", "benchmarks/run.py", *session.posargs, env=ENV)
 
 
+@nox.session(name="train-ebm")
+def train_ebm(session):
+    """Train the MNIST energy model and export the shipped weights (hours; checkpoints and resumes).
+
+    Runs ``python -m probmods.ebm.train`` into ``ebm-training/`` (resuming from its
+    checkpoint), then averages the EMA snapshots named in ``ebm-training/SHIPPED``
+    into ``probmods/ebm/weights/energy.pt`` and copies the training log.
+    Options after ``--`` go to the training script (e.g. ``--hours 1``).
+    """
+    _install(session, "test")
+    shipped = (ROOT / "ebm-training" / "SHIPPED").read_text().split()
+    iterations = max(int(Path(name).stem.split("-")[1]) for name in shipped)
+    session.run("python", "-m", "probmods.ebm.train", "--iterations", str(iterations), "--out", "ebm-training",
+                "--threads", "1", *session.posargs, env=ENV)
+    session.run("python", "-m", "probmods.ebm.pretrained", "--energy",
+                *[f"ebm-training/{name}" for name in shipped], "--log", "ebm-training/checkpoint.pt", env=ENV)
+
+
 @nox.session
 def browser(session):
     """Serve the built site on localhost and check it in headless Chromium (needs /usr/bin/chromium).

@@ -24,6 +24,9 @@ __all__ = [
     "animate_scatter",
     "animate_images",
     "draw_graph",
+    "tile_images",
+    "image_grid",
+    "animate_image_grids",
 ]
 
 
@@ -293,3 +296,103 @@ def draw_graph(ax, nodes: dict, edges, node_width: float = 1.5, node_height: flo
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
+
+
+def tile_images(images, ncols: int = 10, pad: int = 1) -> np.ndarray:
+    """Tile images of shape (n, 28, 28) or (n, 1, 28, 28) into one mosaic (gaps are NaN).
+
+    Returns
+    -------
+    numpy.ndarray, shape (rows * (h + pad) - pad, ncols * (w + pad) - pad)
+    """
+    a = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 4 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 3 or len(a) == 0:
+        raise ValueError(f"images must have shape (n, h, w) or (n, 1, h, w) with n >= 1, got {a.shape}")
+    ncols = min(check_positive_int(ncols, "ncols"), len(a))
+    n, h, w = a.shape
+    rows = -(-n // ncols)
+    out = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad), np.nan)
+    for i, im in enumerate(a):
+        r, c = divmod(i, ncols)
+        out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = im
+    return out
+
+
+def image_grid(ax, images, ncols: int = 10, title=None, labels=None, vmin: float = 0.0, vmax: float = 1.0,
+               cmap: str = "gray"):
+    """Show images as a mosaic on one grey scale (pixels outside [vmin, vmax] are clipped for display).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    images : array_like or torch.Tensor, shape (n, 28, 28) or (n, 1, 28, 28)
+    ncols : int, default 10
+    title : str, optional
+    labels : sequence of str, optional
+        A short label drawn in the corner of every image (e.g. the judge's verdict).
+    vmin, vmax : float
+    cmap : str, default "gray"
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+    """
+    mosaic = tile_images(images, ncols)
+    cm = plt.get_cmap(cmap).copy()
+    cm.set_bad("white")
+    im = ax.imshow(np.clip(mosaic, vmin, vmax), cmap=cm, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title)
+    if labels is not None:
+        h, w = images.shape[-2], images.shape[-1]
+        ncols = min(ncols, len(images))
+        for i, lab in enumerate(labels):
+            r, c = divmod(i, ncols)
+            ax.text(c * (w + 1) + 1, r * (h + 1) + 1, str(lab), color="C1", fontsize=7, va="top", ha="left")
+    return im
+
+
+def animate_image_grids(frames, ncols: int = 10, titles=None, interval: int = 300, size: float = 5.0,
+                        vmin: float = 0.0, vmax: float = 1.0):
+    """Animate a sequence of image mosaics (e.g. chains of digits over sampler steps).
+
+    Parameters
+    ----------
+    frames : sequence of array_like, each shape (n, 28, 28) or (n, 1, 28, 28)
+    ncols : int, default 10
+    titles : sequence of str, optional
+        One per frame.
+    interval : int, default 300
+        Milliseconds between frames.
+    size : float, default 5.0
+        Figure height in inches.
+    vmin, vmax : float
+
+    Returns
+    -------
+    matplotlib.animation.FuncAnimation
+    """
+    from matplotlib.animation import FuncAnimation
+
+    mosaics = [tile_images(f, ncols) for f in frames]
+    if not mosaics:
+        raise ValueError("frames must contain at least one frame")
+    if titles is not None and len(titles) != len(mosaics):
+        raise ValueError(f"titles must have one entry per frame ({len(mosaics)}), got {len(titles)}")
+    hgt, wid = mosaics[0].shape
+    fig, ax = plt.subplots(figsize=(size * wid / hgt, size), layout="constrained")
+    im = image_grid(ax, frames[0], ncols, vmin=vmin, vmax=vmax)
+
+    def update(i):
+        im.set_data(np.clip(mosaics[i], vmin, vmax))
+        if titles is not None:
+            ax.set_title(titles[i])
+        return (im,)
+
+    update(0)
+    return FuncAnimation(fig, update, frames=len(mosaics), interval=interval, blit=False)

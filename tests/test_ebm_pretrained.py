@@ -58,3 +58,18 @@ def test_training_log():
     log = training_log()
     assert {"loss", "cd", "e_real", "e_fake", "seconds"} <= set(log)
     assert len(log["loss"]) == len(log["seconds"]) > 1000
+
+
+def test_evaluate_samples_and_real_digits():
+    from probmods.ebm.pretrained import evaluate_samples, format_quality, real_digits
+
+    real, labels = real_digits(40, seed=1)
+    assert real.shape == (40, 1, 28, 28) and labels.shape == (40,)
+    assert torch.equal(real, real_digits(40, seed=1)[0])
+    q = evaluate_samples(real)
+    assert q["digit_fraction"] > 0.85 and q["junk_fraction"] == 0 and q["nearest_min"] > 1.0
+    noise = evaluate_samples(torch.rand(40, 1, 28, 28))
+    assert noise["digit_fraction"] == 0 and noise["frechet"] > 10 * q["frechet"]
+    assert "digits" in format_quality(q) and "Frechet" in format_quality(q)
+    with pytest.raises(ValueError, match="n must be between"):
+        real_digits(1)

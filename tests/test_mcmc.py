@@ -511,3 +511,13 @@ def test_annealed_langevin_bad_input(kwargs, exc, match):
     args.update(kwargs)
     with pytest.raises(exc, match=match):
         annealed_langevin(**args)
+
+
+def test_mala_records_per_chain_acceptance():
+    g = torch.Generator().manual_seed(0)
+    target = target_from(log_prob=lambda x: -(x * x).sum(1) / 2)
+    res = sample(torch.zeros(6, 2), target, 0.5, 40, method="mala", generator=g)
+    assert res.accepted.shape == (40, 6) and res.accepted.dtype == torch.bool
+    torch.testing.assert_close(res.acceptance_rate, res.accepted.double().mean(0).to(res.acceptance_rate.dtype))
+    torch.testing.assert_close(res.acceptance_trace, res.accepted.float().mean(1).to(res.acceptance_trace.dtype))
+    assert sample(torch.zeros(3, 2), target, 0.5, 5).accepted is None

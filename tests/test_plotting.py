@@ -45,3 +45,28 @@ def test_plotting_bad_input():
     with pytest.raises(ValueError, match="nrows must be >= 1"):
         panels(0, 1)
     plt.close("all")
+
+
+def test_tile_images_and_image_grid():
+    import torch
+
+    from probmods.plotting import animate_image_grids, image_grid, tile_images
+
+    imgs = torch.arange(5 * 4 * 3, dtype=torch.float32).view(5, 1, 4, 3)
+    m = tile_images(imgs, ncols=2)
+    assert m.shape == (3 * 5 - 1, 2 * 4 - 1)
+    np.testing.assert_array_equal(m[5:9, 4:7], imgs[3, 0].numpy())  # row 1, column 1
+    assert np.isnan(m[4]).all() and np.isnan(m[-4:, 4:]).all()  # gap row and the empty last cell
+    fig, ax = plt.subplots()
+    im = image_grid(ax, torch.rand(6, 28, 28) * 3 - 1, ncols=3, labels=list("abcdef"), title="t")
+    data = np.ma.getdata(im.get_array())
+    assert np.nanmin(data) >= 0 and np.nanmax(data) <= 1
+    assert [t.get_text() for t in ax.texts] == list("abcdef")
+    anim = animate_image_grids([torch.rand(4, 28, 28) for _ in range(3)], ncols=2, titles=["0", "1", "2"])
+    anim._func(2)
+    assert anim._fig.axes[0].get_title() == "2"
+    plt.close("all")
+    with pytest.raises(ValueError, match="images must have shape"):
+        tile_images(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="titles"):
+        animate_image_grids([np.zeros((2, 28, 28))], titles=["a", "b"])

@@ -11,16 +11,17 @@ the docs build never trains. Reproduce them with
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 
 import torch
 
 from .data import load_digits, train_test_split
-from .judge import JudgeCNN
+from .judge import JudgeCNN, sample_quality
 from .model import EnergyCNN, SamplerEnergy
 
 __all__ = ["WEIGHTS", "load_pretrained", "load_judge", "load_noisy_digits", "export_energy", "make_noisy_digits",
-           "training_log"]
+           "training_log", "evaluate_samples", "real_digits", "format_quality"]
 
 WEIGHTS = Path(__file__).with_name("weights")
 NOISE_LEVELS = (50 / 256, 100 / 256)
@@ -73,6 +74,57 @@ def load_noisy_digits(path: str | Path | None = None) -> dict:
         not clipped, noise from fixed seeds.
     """
     return torch.load(Path(path) if path is not None else WEIGHTS / "noisy_digits.pt", weights_only=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _evaluation_sets():
+    images, labels = load_digits()
+    train, test = train_test_split(labels)
+    # held-out digits: even positions are the Fréchet reference, odd ones the "real digits" baseline
+    return load_judge(), images[train], images[test[0::2]], images[test[1::2]], labels[test[1::2]]
+
+
+def evaluate_samples(samples: torch.Tensor, threshold: float = 0.9) -> dict:
+    """Judge generated digits with the shipped judge (see :func:`probmods.ebm.judge.sample_quality`).
+
+    The nearest-digit distance is to the 4,000 training digits; the Fréchet distance is to
+    500 held-out digits (even positions of the held-out split).
+
+    Parameters
+    ----------
+    samples : torch.Tensor, shape (n, 1, 28, 28)
+    threshold : float, default 0.9
+
+    Returns
+    -------
+    dict
+        ``digit_fraction``, ``junk_fraction``, ``class_counts``, ``n_classes``, ``labels``,
+        ``nearest_mean``, ``nearest_min``, ``frechet``.
+    """
+    judge, train, reference, _, _ = _evaluation_sets()
+    return sample_quality(samples, judge, train, reference, threshold)
+
+
+def real_digits(n: int = 100, seed: int = 0):
+    """``n`` held-out digits that neither training nor the Fréchet reference uses: the baseline row.
+
+    Returns
+    -------
+    images : torch.Tensor, shape (n, 1, 28, 28)
+    labels : torch.Tensor, shape (n,)
+    """
+    *_, pool, labels = _evaluation_sets()
+    if not 2 <= n <= len(pool):
+        raise ValueError(f"n must be between 2 and {len(pool)}, got {n}")
+    idx = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:n]
+    return pool[idx], labels[idx]
+
+
+def format_quality(q: dict) -> str:
+    """One line for a page: digits counted, classes, junk, nearest-digit distance, Fréchet distance."""
+    return (f"digits {100 * q['digit_fraction']:3.0f}%  classes {q['n_classes']:2d}  "
+            f"junk {100 * q['junk_fraction']:3.0f}%  nearest {q['nearest_mean']:4.1f} (min {q['nearest_min']:3.1f})  "
+            f"Frechet {q['frechet']:6.0f}")
 
 
 def make_noisy_digits(per_class: int = 3, seed: int = 0) -> dict:

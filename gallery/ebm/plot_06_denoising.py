@@ -1,0 +1,222 @@
+r"""
+Perceptual and MMSE denoising of 30 held-out digits
+===================================================
+
+With the energy model as a prior, Langevin dynamics on :math:`p(\mathbf x\mid\mathbf y)`
+turns a noisy digit into samples of clean digits that agree with it, and their mean
+estimates :math:`\mathbb E[\mathbf x\mid\mathbf y]`, the minimum-MSE denoiser. This page
+runs the handout's experiment (30 noisy digits, :math:`\sigma\in\{50/256, 100/256\}`,
+:math:`K = 2000`, :math:`\sqrt{2\varepsilon} = 2/256`, 10 samples each) and measures it
+against the clean digits and against two classical filters: PSNR, SSIM, the judge's
+verdict on each output, posterior standard deviations and PSNR along the chains.
+"""
+
+# %%
+# The noisy digits and the classical baselines
+# --------------------------------------------
+#
+# The handout's 30 noisy digits are an attachment we do not have, so
+# :func:`probmods.ebm.load_noisy_digits` ships ours (``torch.load`` of a small file):
+# 3 held-out digits of each class, never seen in training, with
+# :math:`\mathbf y = \mathbf x + \sigma\mathbf n` from a fixed seed (not clipped). The
+# baselines' parameters (Gaussian filter width, Wiener window) are chosen by PSNR on
+# 100 *other* held-out digits with their own noise.
+
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from probmods.ebm import load_noisy_digits, load_pretrained
+from probmods.ebm.data import load_digits, train_test_split
+from probmods.ebm.denoise import (
+    add_noise,
+    best_parameter,
+    gaussian_denoise,
+    perceptual_denoise,
+    psnr,
+    ssim,
+    wiener_denoise,
+)
+from probmods.ebm.pretrained import evaluate_samples
+from probmods.plotting import image_grid
+
+energy = load_pretrained()
+data = load_noisy_digits()
+clean, labels, sigmas = data["clean"], data["labels"], data["sigmas"].tolist()
+images, all_labels = load_digits()
+_, held_out = train_test_split(all_labels)
+tuning = images[np.setdiff1d(held_out, data["index"].numpy())[:100]]
+widths, windows = [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0], [3, 5, 7, 9]
+baselines = {}
+for i, sigma in enumerate(sigmas):
+    y_tune = add_noise(tuning, sigma, seed=10 + i)
+    w, _ = best_parameter(gaussian_denoise, tuning, y_tune, widths)
+    n, _ = best_parameter(lambda a, p, s=sigma: wiener_denoise(a, p, s), tuning, y_tune, windows)
+    baselines[sigma] = {
+        "Gaussian filter": gaussian_denoise(data["noisy"][i], w),
+        "Wiener filter": wiener_denoise(data["noisy"][i], n, sigma),
+    }
+    print(f"sigma = {256 * sigma:.0f}/256: best Gaussian width {w} px, best Wiener window {n}x{n}")
+
+# %%
+# Perceptual denoising
+# --------------------
+#
+# .. task:: HW2-T13
+#
+# The posterior Langevin update of the previous page, chains started at the noisy
+# image, :math:`K = 2000` at :math:`\sqrt{2\varepsilon} = 2/256`; all 300 chains of a
+# noise level (30 digits x 10 samples) run as one batch. Every 50 steps we record the
+# PSNR of one sample and of the running mean of the 10.
+
+runs, curves = {}, {}
+t0 = time.perf_counter()
+for i, sigma in enumerate(sigmas):
+    curve = []
+
+    def record(k, state, curve=curve):
+        if (k + 1) % 50 == 0:
+            xs = state.position.view(10, *clean.shape)
+            curve.append((k + 1, psnr(xs[0], clean).mean(), psnr(xs.mean(0), clean).mean()))
+
+    runs[sigma], _ = perceptual_denoise(
+        energy,
+        data["noisy"][i],
+        sigma,
+        n_samples=10,
+        progress=True,
+        generator=torch.Generator().manual_seed(i),
+        callback=record,
+    )
+    curves[sigma] = np.array(curve)
+seconds = time.perf_counter() - t0
+print(f"600 chains x 2000 steps in {seconds:.0f} s")
+
+for i, sigma in enumerate(sigmas):
+    xs = runs[sigma]
+    fig, ax = plt.subplots(figsize=(12, 3.4), layout="constrained")
+    rows = [clean, data["noisy"][i], xs[0], xs[1], xs.mean(0)]
+    image_grid(
+        ax,
+        torch.cat(rows),
+        ncols=30,
+        title=rf"$\sigma={256 * sigma:.0f}/256$. Rows: clean, noisy, two perceptual "
+        rf"samples, MMSE (mean of 10)",
+    )
+
+# %%
+# MMSE: the mean of 10 perceptual samples
+# ---------------------------------------
+#
+# .. task:: HW2-T14
+#
+# :math:`\hat{\mathbf x}_{\text{MMSE}} = \frac{1}{10}\sum_{n=1}^{10}\mathbf x_n` with
+# :math:`\mathbf x_n\sim p(\mathbf x\mid\mathbf y)`. The table: mean PSNR and SSIM over
+# the 30 digits against the clean digits (:math:`\pm` one standard error), and what the
+# judge makes of each output: the fraction recognised as the *right* digit at
+# :math:`p\ge0.9`, and the Fréchet distance of the 30 outputs to held-out digits
+# (the clean 30 give the like-for-like reference).
+
+table = {}
+for i, sigma in enumerate(sigmas):
+    xs = runs[sigma]
+    outputs = {
+        "noisy input": data["noisy"][i],
+        "one perceptual sample": xs[0],
+        "MMSE (mean of 10)": xs.mean(0),
+        **{k: torch.from_numpy(v).float()[:, None] for k, v in baselines[sigma].items()},
+        "clean digits": clean,
+    }
+    for name, out in outputs.items():
+        p, s = psnr(out, clean), ssim(out, clean)
+        q = evaluate_samples(out.float())
+        right = float(np.mean(q["labels"] == labels.numpy()))
+        table[sigma, name] = (p.mean(), p.std(ddof=1) / np.sqrt(30), s.mean(), right, q["frechet"])
+print(f"{'':24s}{'PSNR dB':>14s}{'SSIM':>8s}{'right digit':>13s}{'Frechet':>9s}")
+for sigma in sigmas:
+    print(f"sigma = {256 * sigma:.0f}/256")
+    for (sg, name), (p, se, s, right, fd) in table.items():
+        if sg == sigma:
+            psnr_text = "inf" if name == "clean digits" else f"{p:6.2f} +- {se:4.2f}"
+            print(f"  {name:22s}{psnr_text:>14s}{s:8.3f}{100 * right:12.0f}%{fd:9.0f}")
+
+# %%
+# Posterior standard deviation
+# ----------------------------
+#
+# The per-pixel standard deviation of the 10 samples: where the posterior is
+# uncertain. It concentrates on the edges and on strokes that the noise made
+# ambiguous, not on the background.
+
+fig, axes = plt.subplots(2, 1, figsize=(12, 2.4), layout="constrained")
+for ax, sigma in zip(axes, sigmas, strict=True):
+    sd = runs[sigma].std(0)
+    im = image_grid(
+        ax,
+        sd / sd.max(),
+        ncols=30,
+        cmap="magma",
+        title=rf"$\sigma={256 * sigma:.0f}/256$: posterior std (max {float(sd.max()):.2f})",
+    )
+    edge = (clean > 0.2) & (clean < 0.8)
+    print(
+        f"sigma = {256 * sigma:.0f}/256: mean posterior std on stroke edges {sd[edge].mean():.3f}, "
+        f"in the background {sd[clean == 0].mean():.3f}, inside strokes "
+        f"{sd[clean >= 0.8].mean():.3f}"
+    )
+
+# %%
+# PSNR along the chains
+# ---------------------
+#
+# The handout stops at :math:`K = 2000`; the recorded curves show what the chain length
+# does to the error, with the filters for reference.
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained", sharey=True)
+for ax, sigma in zip(axes, sigmas, strict=True):
+    c = curves[sigma]
+    ax.plot(c[:, 0], c[:, 1], label="one perceptual sample")
+    ax.plot(c[:, 0], c[:, 2], label="MMSE (mean of 10)")
+    for k, (name, v) in enumerate(baselines[sigma].items()):
+        ax.axhline(psnr(v, clean).mean(), color=f"C{k + 2}", ls="--", label=name)
+    ax.axhline(
+        psnr(data["noisy"][sigmas.index(sigma)], clean).mean(), color="k", ls=":", label="noisy"
+    )
+    ax.set(xlabel="Langevin step k", title=rf"$\sigma={256 * sigma:.0f}/256$")
+    best = c[np.argmax(c[:, 2])]
+    print(
+        f"sigma = {256 * sigma:.0f}/256: MMSE PSNR peaks at {best[2]:.2f} dB at step "
+        f"{best[0]:.0f}; "
+        f"{c[-1, 2]:.2f} dB at step 2000"
+    )
+axes[0].set_ylabel("PSNR (dB)")
+axes[0].legend(fontsize=8)
+
+# %%
+# Discussion
+# ----------
+#
+# *Why "perceptual".* Each posterior sample is a draw of a clean image that agrees
+# with the observation, so it looks like a digit: sharp strokes on a clean
+# background, recognised by the judge as the right digit at the rate printed in the
+# table, with a Fréchet distance near that of real digits. It is not the most
+# accurate estimate: it contains details the noise could not determine, drawn from
+# the prior, which cost PSNR. The mean of 10 samples averages those details away:
+# higher PSNR and SSIM than a single sample at both noise levels (table), but blurrier,
+# fewer outputs recognised confidently, larger Fréchet distance — the
+# perception-distortion trade-off, measured.
+#
+# *Against the classical filters.* The table answers whether the MMSE estimate beats
+# the best Gaussian and Wiener filters at :math:`K = 2000`; the PSNR curves show why
+# the answer depends on :math:`K`. The chains start at the noisy image, remove its
+# noise within the first few hundred steps (where the MMSE estimate is at its best,
+# printed), and then keep moving: as the previous page measured, the cold prior
+# outweighs the likelihood, whose pull relaxes only over about
+# :math:`\sigma^2/\varepsilon` steps (1,250 and 5,000), so the chains drift toward the
+# model's own version of a digit (thinner strokes) and away from the observed one. A
+# model whose long-run equilibrium matched real digits exactly would not lose PSNR
+# along the chain; this loss is the clearest measurement of where ours does not.
+
+plt.show()
