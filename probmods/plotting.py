@@ -27,6 +27,7 @@ __all__ = [
     "tile_images",
     "image_grid",
     "animate_image_grids",
+    "grid_height",
 ]
 
 
@@ -319,6 +320,17 @@ def tile_images(images, ncols: int = 10, pad: int = 1) -> np.ndarray:
         r, c = divmod(i, ncols)
         out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = im
     return out
+
+
+def grid_height(n_images: int, ncols: int = 10, width: float = 8.0, title: bool = True) -> float:
+    """Height in inches of an axes that shows ``n_images`` in ``ncols`` columns at ``width`` inches.
+
+    Use it to size figures of :func:`image_grid` mosaics without empty margins.
+    """
+    n = check_positive_int(n_images, "n_images")
+    ncols = min(check_positive_int(ncols, "ncols"), n)
+    rows = -(-n // ncols)
+    return width * rows / ncols + (0.35 if title else 0.05)
 
 
 def image_grid(ax, images, ncols: int = 10, title=None, labels=None, vmin: float = 0.0, vmax: float = 1.0,

@@ -36,7 +36,7 @@ import torch
 from probmods.ebm import load_pretrained
 from probmods.ebm.pretrained import evaluate_samples, format_quality, real_digits
 from probmods.mcmc import eps_from_noise, sample, target_from
-from probmods.plotting import animate_image_grids, image_grid, panels
+from probmods.plotting import animate_image_grids, grid_height, image_grid, panels
 
 energy = load_pretrained()
 target = target_from(energy=energy)
@@ -58,7 +58,7 @@ for s in (2, 3):
 quality = {s: evaluate_samples(runs[s].state.position) for s in runs}
 labels = {s: ["." if c < 0 else str(c) for c in q["labels"]] for s, q in quality.items()}
 
-fig, ax = plt.subplots(figsize=(8, 2.9), layout="constrained")
+fig, ax = plt.subplots(figsize=(8, grid_height(30, 15)), layout="constrained")
 image_grid(
     ax,
     runs[2].state.position[:30],
@@ -81,7 +81,7 @@ print(
 # Same starting images, :math:`\sqrt{2\varepsilon} = 3/256`: the noise is 1.5 times
 # and the drift 2.25 times larger per step.
 
-fig, ax = plt.subplots(figsize=(8, 2.9), layout="constrained")
+fig, ax = plt.subplots(figsize=(8, grid_height(30, 15)), layout="constrained")
 image_grid(
     ax,
     runs[3].state.position[:30],
@@ -131,6 +131,7 @@ ax.set(
     ylabel=r"$T\,E(\mathbf{x}^k)$",
     title="energy of the chains",
 )
+ax.set_yscale("symlog", linthresh=1e-3)
 ax.legend()
 for s, e in energies.items():
     print(

@@ -46,7 +46,7 @@ import torch
 from probmods.ebm import load_pretrained
 from probmods.ebm.pretrained import evaluate_samples, format_quality
 from probmods.mcmc import eps_from_noise, init_state, mala_step, sample, target_from
-from probmods.plotting import image_grid
+from probmods.plotting import grid_height, image_grid
 
 energy = load_pretrained()
 target = target_from(energy=energy)
@@ -100,7 +100,7 @@ runs = {
     for s in (2, 3)
 }
 quality = {s: evaluate_samples(r.state.position) for s, r in runs.items()}
-fig, axes = plt.subplots(2, 1, figsize=(8, 5.8), layout="constrained")
+fig, axes = plt.subplots(2, 1, figsize=(8, 2 * grid_height(30, 15)), layout="constrained")
 for ax, (s, r) in zip(axes, runs.items(), strict=True):
     lab = ["." if c < 0 else str(c) for c in quality[s]["labels"][:30]]
     image_grid(

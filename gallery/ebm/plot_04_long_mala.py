@@ -28,7 +28,7 @@ import torch
 from probmods.ebm import load_pretrained
 from probmods.ebm.pretrained import evaluate_samples, format_quality
 from probmods.mcmc import eps_from_noise, sample, target_from
-from probmods.plotting import animate_image_grids, image_grid
+from probmods.plotting import animate_image_grids, grid_height, image_grid
 
 energy = load_pretrained()
 target = target_from(energy=energy)
@@ -59,7 +59,9 @@ print(f"20,500 steps of 30 chains in {seconds:.0f} s ({1e3 * seconds / 20_500:.1
 # 5,000, 10,000 and 20,000; the judge's digit is in the corner of each image.
 
 stages = [0, 1000, 2000, 5000, 10_000, 20_000]
-fig, axes = plt.subplots(len(stages), 1, figsize=(8, 2.2 * len(stages)), layout="constrained")
+fig, axes = plt.subplots(
+    len(stages), 1, figsize=(8, len(stages) * grid_height(30, 15)), layout="constrained"
+)
 quality = {}
 for ax, k in zip(axes, stages, strict=True):
     xk = long.trajectory[k // 500]
