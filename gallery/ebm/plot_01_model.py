@@ -18,6 +18,7 @@ classifier that is confident on noise proves nothing, so the judge has an eleven
 #
 # The energy model :math:`p(\mathbf x)\propto e^{-E(\mathbf x)}` of the handout's
 # Part II, which it provides pretrained and this project trains itself.
+#
 # :math:`E_\theta` is a small strided CNN with Swish activations and a dense head
 # (smooth, with a global receptive field). The samplers see
 #

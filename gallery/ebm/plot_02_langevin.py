@@ -138,6 +138,11 @@ for s, e in energies.items():
         f"{s}/256: median T*E at step 10 {np.median(e[9]):+.3f}, 200 {np.median(e[199]):+.3f}, "
         f"2000 {np.median(e[-1]):+.4f}; held-out digits median {np.median(e_real):+.4f}"
     )
+    reached = np.median(e, axis=1) < np.percentile(e_real, 90)
+    print(
+        f"   median chain energy first below the 90th percentile of held-out digits at step "
+        f"{int(np.argmax(reached)) + 1 if reached.any() else 'never'}"
+    )
 
 # %%
 # Judged
