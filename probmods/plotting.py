@@ -353,8 +353,7 @@ def image_grid(ax, images, ncols: int = 10, title=None, labels=None, vmin: float
     matplotlib.image.AxesImage
     """
     mosaic = tile_images(images, ncols)
-    cm = plt.get_cmap(cmap).copy()
-    cm.set_bad("white")
+    cm = plt.get_cmap(cmap).with_extremes(bad="white")
     im = ax.imshow(np.clip(mosaic, vmin, vmax), cmap=cm, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])

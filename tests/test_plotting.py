@@ -65,6 +65,7 @@ def test_tile_images_and_image_grid():
     anim = animate_image_grids([torch.rand(4, 28, 28) for _ in range(3)], ncols=2, titles=["0", "1", "2"])
     anim._func(2)
     assert anim._fig.axes[0].get_title() == "2"
+    anim._draw_was_started = True  # silence matplotlib's "deleted without rendering" warning
     plt.close("all")
     with pytest.raises(ValueError, match="images must have shape"):
         tile_images(np.zeros((3, 3)))

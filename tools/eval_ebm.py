@@ -32,7 +32,8 @@ def denoise_report(energy, images, held_out):
     from probmods.ebm.denoise import add_noise, perceptual_denoise, psnr
     from probmods.ebm.pretrained import load_noisy_digits
 
-    tune = images[np.setdiff1d(held_out, load_noisy_digits()["index"].numpy())[:100]]
+    others = np.setdiff1d(held_out, load_noisy_digits()["index"].numpy())  # sorted by class: draw at random
+    tune = images[np.random.default_rng(0).choice(others, size=100, replace=False)]
     y = add_noise(tune, 50 / 256, seed=10)
     curve = []
 

@@ -14,10 +14,8 @@ classifier that is confident on noise proves nothing, so the judge has an eleven
 # The sampler-facing energy
 # -------------------------
 #
-# .. task:: HW2-T5
-#
 # The energy model :math:`p(\mathbf x)\propto e^{-E(\mathbf x)}` of the handout's
-# Part II, which it provides pretrained and this project trains itself.
+# Part II, which the handout provides pretrained and this project trains itself.
 #
 # :math:`E_\theta` is a small strided CNN with Swish activations and a dense head
 # (smooth, with a global receptive field). The samplers see
@@ -73,7 +71,7 @@ print(
 # Contrastive divergence with a replay buffer (Du & Mordatch 2019): each iteration
 # takes 128 chains, 95% continued from a buffer of 8,192 and 5% fresh from
 # :math:`U[0,1]`, runs 60 steps of *exactly the test sampler* (the handout's Langevin
-# update at :math:`2/256` on :math:`E_\theta/T`, no clamping), and lowers
+# update at :math:`2/256` on :math:`E = E_\theta/T + R`, no clamping), and lowers
 # :math:`\langle E_\theta(\text{data})\rangle - \langle E_\theta(\text{chains})\rangle +
 # 0.1\,\langle E_\theta^2\rangle` with Adam (:math:`10^{-4}`, betas (0, 0.999)); an
 # exponential moving average (0.999) of the weights is kept. ``python -m
@@ -181,7 +179,7 @@ for name, v in e.items():
         f"as E = E_theta / T: {np.median(v) / energy.temperature:+,.0f}"
     )
 gap = (np.median(e["uniform noise"]) - np.median(e["held-out digits"])) / energy.temperature
-print(f"noise is exp(-{gap:,.0f}) times less probable than a held-out digit under p(x)")
+print(f"a held-out digit is exp({gap:,.0f}) times more probable than uniform noise under p(x)")
 closest = min(kinds, key=lambda k: np.median(e[k]))
 print(f"the junk closest to digits in energy: {closest}")
 assert np.median(e["held-out digits"]) < min(np.median(v) for k, v in e.items() if k in kinds)

@@ -18,7 +18,7 @@ same noise, the handout's 30 shown), and follows the acceptance of every chain o
 #
 # The proposal :math:`\mathbf x' = \mathbf x - \varepsilon\nabla E(\mathbf x) +
 # \sqrt{2\varepsilon}\,\mathbf n` has density :math:`q(\mathbf x'\mid\mathbf x)\propto
-# \exp\big(-\lVert\mathbf x'-\mathbf x+\varepsilon\nabla E(\mathbf x)\rVert^2/4\varepsilon\big)`,
+# \exp\big(-\lVert\mathbf x'-\mathbf x+\varepsilon\nabla E(\mathbf x)\rVert^2/(4\varepsilon)\big)`,
 # whose normalising constant is the same in both directions. In the ratio
 #
 # .. math::
@@ -36,8 +36,12 @@ same noise, the handout's 30 shown), and follows the acceptance of every chain o
 # gradient at :math:`\mathbf x'` is the one the next step needs anyway, so MALA costs
 # one forward+backward pass per step, as Langevin does. A move to a more probable
 # image is not accepted automatically: the proposal ratio can still reject it, which
-# is what keeps the chain exact. The check below recomputes :math:`\log\alpha` from
-# energies alone for one proposal and compares it with the sampler's.
+# is what keeps the chain exact. (The handout words the rule as "accept a more
+# probable :math:`\mathbf x'`, otherwise accept with probability :math:`\alpha`"; we use the
+# standard Metropolis-Hastings rule, accept with probability :math:`\min(1,\alpha)`, which
+# includes the proposal ratio in both cases.) The check below recomputes
+# :math:`\log\alpha` from energies alone for four proposals and locates the sampler's
+# own :math:`\log\alpha` by moving the uniform draw just below and just above it.
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -54,9 +58,6 @@ x = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(5))
 eps = eps_from_noise(2 / 256)
 state = init_state(x, target)
 noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(6))
-new, accepted = mala_step(
-    state, target, eps, noise, torch.zeros(4)
-)  # log u = 0: accept iff log alpha > 0
 xg = x.clone().requires_grad_(True)
 (gx,) = torch.autograd.grad(energy(xg).sum(), xg)
 xp = x - eps * gx + (2 * eps) ** 0.5 * noise
@@ -72,8 +73,13 @@ with torch.no_grad():
         )
         / (4 * eps)
     )
-print("log alpha from energies:", np.round(log_alpha.numpy(), 2), "-> accepted", accepted.tolist())
-assert torch.equal(accepted, log_alpha > 0)
+below = mala_step(state, target, eps, noise, log_alpha - 0.1)[1]  # u just below alpha: accept
+above = mala_step(state, target, eps, noise, log_alpha + 0.1)[1]  # u just above alpha: reject
+print("log alpha from energies:", np.round(log_alpha.numpy(), 2))
+print(
+    "sampler accepts with log u = log alpha - 0.1:", below.tolist(), "; with + 0.1:", above.tolist()
+)
+assert bool(below.all()) and not bool(above.any())
 
 # %%
 # MALA at the two step sizes

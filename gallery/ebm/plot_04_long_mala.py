@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from probmods.ebm import load_pretrained
-from probmods.ebm.pretrained import evaluate_samples, format_quality
+from probmods.ebm.pretrained import evaluate_samples, format_quality, real_digits
 from probmods.mcmc import eps_from_noise, sample, target_from
 from probmods.plotting import animate_image_grids, grid_height, image_grid
 
@@ -74,7 +74,11 @@ for ax, k in zip(axes, stages, strict=True):
         title=f"MALA step {k:,}",
     )
 for k, q in quality.items():
-    print(f"MALA step {k:6,d}: {format_quality(q)}")
+    top = int(np.argmax(q["class_counts"]))
+    print(
+        f"MALA step {k:6,d}: {format_quality(q)}  most common: {top} "
+        f"({q['class_counts'][top]} of {int(q['class_counts'].sum())})"
+    )
 
 # %%
 # The run as an animation, every 500 steps:
@@ -108,12 +112,18 @@ print(
     f"steps 1-1000 {long.acceptance_trace[:1000].mean():.3f}, 19001-20000 "
     f"{long.acceptance_trace[-1000:].mean():.3f}"
 )
+e_start = -warm.state.log_prob.numpy() * energy.temperature
 print(
-    f"median T*E: MALA start {np.median(e_trace[0]):+.4f}, step 2000 "
-    f"{np.median(e_trace[1999]):+.4f}, "
+    f"median T*E: MALA start {np.median(e_start):+.4f}, step 2000 {np.median(e_trace[1999]):+.4f}, "
     f"step 20000 {np.median(e_trace[-1]):+.4f}"
 )
 moved = (long.trajectory[-1] - long.trajectory[0]).flatten(1).norm(dim=1)
+real, real_labels = real_digits(100)
+pair = torch.cdist(real.flatten(1), real.flatten(1))
+other = pair[real_labels[:, None] != real_labels[None, :]]
+print(
+    f"for scale: two held-out digits of different classes are {other.median():.1f} apart (median)"
+)
 print(
     f"distance travelled by each chain from MALA step 0 to 20,000: median {moved.median():.1f} "
     f"(range {moved.min():.1f}-{moved.max():.1f}); pixels in [{long.trajectory[-1].min():.2f}, "

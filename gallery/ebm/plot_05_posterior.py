@@ -44,6 +44,7 @@ import torch
 
 from probmods.ebm import load_noisy_digits, load_pretrained
 from probmods.ebm.denoise import posterior_score
+from probmods.ebm.pretrained import real_digits
 from probmods.mcmc import eps_from_noise
 
 energy = load_pretrained()
@@ -78,63 +79,90 @@ for sigma, y in zip(data["sigmas"].tolist(), data["noisy"], strict=True):
 # How the temperature weighs the two terms
 # ----------------------------------------
 #
-# The model's energy is :math:`E = E_\theta/T + R` with a tiny :math:`T`, so
+# The model's energy is :math:`E = E_\theta/T + R` with a tiny :math:`T` (and the
+# pixel-range term :math:`R`, zero inside :math:`[0,1]`), so
 #
 # .. math::
 #
 #     -\log p(\mathbf x\mid\mathbf y) = \frac{1}{T}\Big[E_\theta(\mathbf x)
-#     + \frac{T}{2\sigma^2}\lVert\mathbf y-\mathbf x\rVert^2\Big] + R(\mathbf x) + \text{const}:
+#     + \frac{T}{2\sigma^2}\lVert\mathbf y-\mathbf x\rVert^2\Big] + R(\mathbf x) + \text{const}.
 #
-# measured in units of :math:`E_\theta`, the likelihood weighs only
-# :math:`T/2\sigma^2`, as if the noise were :math:`\sigma/\sqrt T` (hundreds of times
-# larger). Two measurements make this concrete on the 30 digits: the size of the two
-# drifts per step at the noisy image, and the two terms' differences between the
-# noisy and the clean image in nats.
+# In units of :math:`E_\theta` the likelihood weighs :math:`T/(2\sigma^2)`: a smaller
+# :math:`T` sharpens the prior's preferences while the likelihood keeps its scale. What
+# decides the posterior is how the prior's *differences between plausible digits*
+# compare with the likelihood's cost of replacing the observed digit by another one.
+# Both in nats, on real held-out digits:
 
 eps = eps_from_noise(2 / 256)
+real, _ = real_digits(100)
+with torch.no_grad():
+    e_real = energy.energy_net(real).numpy() / energy.temperature
+    e_clean = energy.energy_net(clean).numpy() / energy.temperature
+lo, hi = np.percentile(e_real, [10, 90])
+print(
+    f"E_theta / T over 100 held-out digits: 10-90% range {lo:,.0f} to {hi:,.0f} nats "
+    f"(spread {hi - lo:,.0f})"
+)
+d = torch.cdist(clean.flatten(1), real.flatten(1))
+d[d < 1e-6] = float("inf")  # a digit is not its own alternative
+nearest = d.min(dim=1).values.numpy()
 for sigma, y in zip(data["sigmas"].tolist(), data["noisy"], strict=True):
-    yg = y.clone().requires_grad_(True)
-    (g_prior,) = torch.autograd.grad(energy(yg).sum(), yg)
-    with torch.no_grad():
-        d_prior = float((eps * g_prior).abs().mean())
-        d_lik = float((eps / sigma**2 * (y - clean)).abs().mean())
-        e_gap = (energy(y) - energy(clean)).numpy()
-        lik = (((y - clean) ** 2).flatten(1).sum(1) / (2 * sigma**2)).numpy()
+    switch = nearest**2 / (2 * sigma**2)
+    noise_cost = (((y - clean) ** 2).flatten(1).sum(1) / (2 * sigma**2)).numpy()
     print(
-        f"sigma = {256 * sigma:.0f}/256 (sigma / sqrt(T) = {sigma / energy.temperature**0.5:.0f}): "
-        f"mean |drift| per step: prior at y {d_prior:.1e}; likelihood at the clean image "
-        f"{d_lik:.1e}"
-    )
-    print(
-        f"   E(y) - E(clean): median {np.median(e_gap):,.0f} nats; likelihood cost of the "
-        f"clean image "
-        f"|y - x|^2 / 2 sigma^2: median {np.median(lik):,.0f} nats"
-    )
-    print(
-        f"   the likelihood alone relaxes a pixel toward y at rate eps / sigma^2 = "
-        f"{eps / sigma**2:.1e} "
-        f"per step: e-folding time {sigma**2 / eps:,.0f} steps"
+        f"sigma = {256 * sigma:.0f}/256: likelihood cost of the clean digit itself "
+        f"{np.median(noise_cost):,.0f} nats; extra cost of the nearest *other* real digit "
+        f"{np.median(switch):,.0f} nats (median)"
     )
 
 # %%
-# The two terms along a straight path from the noisy image to the clean one:
+# The same balance per step of the chain. At the start, :math:`\mathbf x = \mathbf y`,
+# the likelihood drift is zero and the prior's drift has two parts, :math:`E_\theta/T` and
+# the range term (noisy pixels outside :math:`[0,1]`); the pull that the likelihood
+# exerts on an image that has become the clean digit is
+# :math:`\varepsilon(\mathbf y-\mathbf x_{clean})/\sigma^2`, and alone it relaxes a pixel toward
+# :math:`\mathbf y` at the rate :math:`\varepsilon/\sigma^2` per step.
+
+for sigma, y in zip(data["sigmas"].tolist(), data["noisy"], strict=True):
+    yg = y.clone().requires_grad_(True)
+    (g_theta,) = torch.autograd.grad(energy.energy_net(yg).sum() / energy.temperature, yg)
+    with torch.no_grad():
+        d_theta = float((eps * g_theta).abs().mean())
+        d_range = float(
+            (eps * y.sign() * (torch.relu(y - 1) + torch.relu(-y))).abs().mean()
+            / energy.range_scale**2
+        )
+        d_lik = float((eps / sigma**2 * (y - clean)).abs().mean())
+    print(
+        f"sigma = {256 * sigma:.0f}/256: mean |drift| per step at y: E_theta/T {d_theta:.1e}, "
+        f"range term {d_range:.1e}; likelihood at the clean digit {d_lik:.1e}; "
+        f"e-folding time of the likelihood alone sigma^2/eps = {sigma**2 / eps:,.0f} steps"
+    )
+
+# %%
+# The terms along a straight path from the noisy image to the clean one:
 
 t = torch.linspace(0, 1, 21)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained", sharey=True)
 for ax, sigma, y in zip(axes, data["sigmas"].tolist(), data["noisy"], strict=True):
+    path = [(1 - s) * y + s * clean for s in t]
     with torch.no_grad():
-        prior = torch.stack([energy((1 - s) * y + s * clean) - energy(clean) for s in t]).numpy()
-        lik = torch.stack(
-            [(((y - ((1 - s) * y + s * clean)) ** 2).flatten(1).sum(1)) / (2 * sigma**2) for s in t]
-        ).numpy()
-    ax.plot(t, np.median(prior, 1), label=r"$E(\mathbf{x}) - E(\mathbf{x}_{clean})$")
-    ax.plot(t, np.median(lik, 1), label=r"$\|\mathbf{y}-\mathbf{x}\|^2/2\sigma^2$")
+        theta = torch.stack([energy.energy_net(x) - energy.energy_net(clean) for x in path])
+        rng = torch.stack([energy.range_term(x) for x in path]).numpy()
+        lik = torch.stack([((y - x) ** 2).flatten(1).sum(1) / (2 * sigma**2) for x in path]).numpy()
+    ax.plot(
+        t,
+        np.median(theta.numpy() / energy.temperature, 1),
+        label=r"$[E_\theta(\mathbf{x}) - E_\theta(\mathbf{x}_{clean})]/T$",
+    )
+    ax.plot(t, np.median(rng, 1), label=r"range term $R(\mathbf{x})$")
+    ax.plot(t, np.median(lik, 1), label=r"$\|\mathbf{y}-\mathbf{x}\|^2/(2\sigma^2)$")
     ax.set(
         yscale="symlog",
         xlabel=r"$\mathbf{x} = (1-t)\,\mathbf{y} + t\,\mathbf{x}_{clean}$",
         title=rf"$\sigma = {256 * sigma:.0f}/256$ (median of 30 digits)",
     )
-    ax.legend()
+    ax.legend(fontsize=8)
 axes[0].set_ylabel("nats")
 
 # %%
@@ -142,13 +170,20 @@ axes[0].set_ylabel("nats")
 # ----------
 #
 # The posterior score agrees with autograd to float32 precision, so the update is the
-# one derived. The printed magnitudes show the balance: at the noisy image the prior's
-# drift per step is orders of magnitude larger than the likelihood's, and the energy
-# difference between the noisy and the clean digit is far larger than the likelihood
-# cost of the clean digit. The prior therefore decides *what* the image becomes
-# (some clean digit), while the likelihood only slowly decides *which* one, at a rate
-# :math:`\varepsilon/\sigma^2` per step whose e-folding times (printed) are comparable
-# to or longer than the handout's :math:`K = 2000`. The next page measures the
-# consequence on the denoising quality as a function of :math:`K`.
+# one derived. The printed numbers explain what to expect from it. Among real held-out
+# digits, :math:`E_\theta/T` varies over a range of a few thousand nats: with the small
+# :math:`T`, the prior has strong preferences *between* plausible digits. The
+# likelihood's cost of replacing the observed digit by its nearest other real digit is
+# only a few hundred nats at :math:`\sigma = 50/256` and about four times less at
+# :math:`100/256` (it scales as :math:`1/\sigma^2`). So the posterior does not pin the
+# chain to the observed digit: it also weighs which digit shapes the model prefers,
+# and more so at the larger noise. The per-step drifts say the same about the
+# dynamics: at the noisy image the prior's drift (mostly the range term pulling noisy
+# pixels back into :math:`[0,1]`, then :math:`E_\theta/T`) is one to two orders of
+# magnitude larger than the pull the likelihood exerts, whose e-folding times (1,250
+# and 5,000 steps) are comparable to or longer than the handout's :math:`K = 2000`.
+# A larger :math:`T` (a warmer prior) would weigh the likelihood more: the prior's
+# spread in nats scales as :math:`1/T`. The next page measures the consequences for
+# denoising, as a function of :math:`K`.
 
 plt.show()

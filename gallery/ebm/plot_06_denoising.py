@@ -47,7 +47,8 @@ data = load_noisy_digits()
 clean, labels, sigmas = data["clean"], data["labels"], data["sigmas"].tolist()
 images, all_labels = load_digits()
 _, held_out = train_test_split(all_labels)
-tuning = images[np.setdiff1d(held_out, data["index"].numpy())[:100]]
+others = np.setdiff1d(held_out, data["index"].numpy())  # sorted by class: draw at random
+tuning = images[np.random.default_rng(0).choice(others, size=100, replace=False)]
 widths, windows = [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0], [3, 5, 7, 9]
 baselines = {}
 for i, sigma in enumerate(sigmas):
@@ -69,7 +70,7 @@ for i, sigma in enumerate(sigmas):
 # The posterior Langevin update of the previous page, chains started at the noisy
 # image, :math:`K = 2000` at :math:`\sqrt{2\varepsilon} = 2/256`; all 300 chains of a
 # noise level (30 digits x 10 samples) run as one batch. Every 50 steps we record the
-# PSNR of one sample and of the running mean of the 10.
+# PSNR of one sample and of the mean of the 10 samples at that step.
 
 runs, curves = {}, {}
 t0 = time.perf_counter()
@@ -114,7 +115,8 @@ for i, sigma in enumerate(sigmas):
 #
 # :math:`\hat{\mathbf x}_{\text{MMSE}} = \frac{1}{10}\sum_{n=1}^{10}\mathbf x_n` with
 # :math:`\mathbf x_n\sim p(\mathbf x\mid\mathbf y)`. The table: mean PSNR and SSIM over
-# the 30 digits against the clean digits (:math:`\pm` one standard error), and what the
+# the 30 digits against the clean digits (:math:`\pm` one standard error; every estimate,
+# the noisy input included, is clipped to :math:`[0,1]` first, as an image), and what the
 # judge makes of each output: the fraction recognised as the *right* digit at
 # :math:`p\ge0.9`, and the Fréchet distance of the 30 outputs to held-out digits
 # (the clean 30 give the like-for-like reference).
