@@ -37,12 +37,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from probmods.ebm import load_pretrained
+from probmods.ebm import load_judge, load_pretrained
 from probmods.ebm.judge import make_junk
 from probmods.ebm.pretrained import (
     evaluate_samples,
     format_quality,
-    load_judge,
     real_digits,
     training_log,
 )
