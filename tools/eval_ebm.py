@@ -3,7 +3,8 @@
     python tools/eval_ebm.py ebm-training/weights-008000.pt:ema ebm-training/weights-00{7,8}000.pt:avg-ema
 
 Each argument is FILE[:net|ema] or several files joined by "+" with ":avg-net"/":avg-ema" (plain average of the
-weights). 100 chains from U[0,1] (seed 1000, not the chapter's), K = 2000 at sqrt(2 eps) = 2/256 (and 3/256 with --both), no clamping.
+weights). 100 chains from U[0,1] (seed 1000, not the chapter's), K = 2000 at sqrt(2 eps) = 2/256
+(and 3/256 with --both), no clamping.
 """
 
 import argparse
