@@ -7,7 +7,8 @@ digits outside a stratified held-out split and ship it as
 :func:`probmods.ebm.load_pretrained`. This page shows what the model is, how it was
 trained and why that recipe, and how the rest of the chapter judges its samples: a
 classifier that is confident on noise proves nothing, so the judge has an eleventh
-"not a digit" class, and two distances complete it.
+"not a digit" class, and two distances complete it. Every task of this chapter
+(HW2-T5 to HW2-T14) samples from this model.
 """
 
 # %%
