@@ -151,6 +151,14 @@ def _as_images(x, name):
     return a.reshape(-1, 28, 28)
 
 
+def _estimate_and_reference(x, reference):
+    """An estimate clipped to [0, 1] (it is an image) and its reference, as (n, 28, 28) float64 arrays."""
+    a, b = np.clip(_as_images(x, "x"), 0, 1), _as_images(reference, "reference")
+    if a.shape != b.shape:
+        raise ValueError(f"x and reference must hold the same images, got {a.shape} and {b.shape}")
+    return a, b
+
+
 def psnr(x, reference) -> np.ndarray:
     r"""Peak signal-to-noise ratio in dB per image, peak 1: :math:`10\log_{10}(1/\mathrm{MSE})`.
 
@@ -163,9 +171,7 @@ def psnr(x, reference) -> np.ndarray:
     -------
     numpy.ndarray, shape (n_images,)
     """
-    a, b = np.clip(_as_images(x, "x"), 0, 1), _as_images(reference, "reference")
-    if a.shape != b.shape:
-        raise ValueError(f"x and reference must hold the same images, got {a.shape} and {b.shape}")
+    a, b = _estimate_and_reference(x, reference)
     mse = ((a - b) ** 2).mean(axis=(1, 2))
     return 10 * np.log10(1.0 / np.maximum(mse, 1e-12))
 
@@ -187,9 +193,7 @@ def ssim(x, reference, window_sigma: float = 1.5) -> np.ndarray:
     -------
     numpy.ndarray, shape (n_images,)
     """
-    a, b = np.clip(_as_images(x, "x"), 0, 1), _as_images(reference, "reference")
-    if a.shape != b.shape:
-        raise ValueError(f"x and reference must hold the same images, got {a.shape} and {b.shape}")
+    a, b = _estimate_and_reference(x, reference)
     s = check_positive(window_sigma, "window_sigma")
     c1, c2 = 0.01**2, 0.03**2
 
