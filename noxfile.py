@@ -48,6 +48,13 @@ def docs(session):
     if "fresh" in session.posargs:
         for path in ("docs/_build", "docs/auto_examples", "docs/gen_modules", "docs/api/generated"):
             shutil.rmtree(ROOT / path, ignore_errors=True)
+    # The site publishes the package itself, so that a reader can install it from the
+    # landing page; built offline from this checkout (docs/conf.py copies it into the site).
+    wheels = ROOT / "docs" / "_build" / "wheel"
+    shutil.rmtree(wheels, ignore_errors=True)
+    session.install("setuptools>=69", "wheel")
+    session.run("python", "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir",
+                str(wheels), str(ROOT))
     cmd = ["sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(build)]
     if "offline" in session.posargs:
         if shutil.which("unshare") is None:
@@ -99,14 +106,18 @@ def browser(session):
 def downloads(session):
     """Run every example as a reader would: the downloaded .py, from a temporary directory.
 
-    The package is installed (not editable) into a fresh environment, and each
+    The package is installed from the wheel that the built site publishes (as the
+    landing page tells a reader to), not editable, into a fresh environment, and each
     script runs with the repository out of reach, so an example that depends on a
     file of the repository or on the working directory fails here.
     """
     import tempfile
 
+    wheels = sorted((ROOT / "docs" / "_build" / "html").glob("probmods-*.whl"))
+    if len(wheels) != 1:
+        session.error(f"expected one probmods wheel in the built site, found {len(wheels)}: run `nox -s docs` first")
     session.install(TORCH)
-    session.install(".")
+    session.install(str(wheels[0]))
     scripts = sorted((ROOT / "gallery").rglob("plot_*.py"))
     for script in scripts:
         with tempfile.TemporaryDirectory() as tmp:

@@ -67,7 +67,8 @@ sphinx_gallery_conf = {
     "subsection_order": ExplicitOrder([f"../gallery/{c}" for c in _CHAPTERS]),
     "within_subsection_order": "FileNameSortKey",
     "filename_pattern": r"/plot_",
-    "abort_on_example_error": True,
+    # PROBMODS_DOCS_KEEP_GOING=1 runs every example and reports all failures at the end.
+    "abort_on_example_error": os.environ.get("PROBMODS_DOCS_KEEP_GOING") != "1",
     "only_warn_on_example_error": False,
     "doc_module": ("probmods",),
     "backreferences_dir": "gen_modules/backreferences",
@@ -85,6 +86,13 @@ sphinx_gallery_conf = {
     # Every build executes every example (the library may have changed even when an
     # example did not). PROBMODS_DOCS_INCREMENTAL=1 re-runs only changed examples.
     "run_stale_examples": os.environ.get("PROBMODS_DOCS_INCREMENTAL") != "1",
+    "first_notebook_cell": (
+        "# This notebook needs the probmods package and its dependencies (numpy, scipy,\n"
+        f"# matplotlib, scikit-learn, torch, tqdm, mlxtend): download probmods-{release}-py3-none-any.whl\n"
+        "# from the landing page of the probmods textbook, then run\n"
+        f"# %pip install probmods-{release}-py3-none-any.whl\n"
+        "%matplotlib inline"
+    ),
 }
 
 # --- HTML --------------------------------------------------------------------
@@ -115,6 +123,8 @@ def _font_awesome_dir() -> str:
 
 
 html_static_path = ["_static", _font_awesome_dir()]
+# The wheel that `nox -s docs` builds from this checkout, published at the site's root.
+html_extra_path = [str(p) for p in [HERE / "_build" / "wheel"] if p.is_dir()]
 html_css_files = ["probmods.css", "fontawesome/css/all.min.css", "fontawesome/css/v4-shims.min.css"]
 html_theme_options = {
     "navigation_with_keys": False,

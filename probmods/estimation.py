@@ -111,6 +111,8 @@ __all__ = [
     "fit_score_matching",
     "sweep_draws",
     "nce_sweep",
+    "nce_covariance",
+    "ml_covariance",
 ]
 
 TRUE_MEANS = np.array([[0.0, 0.0], [0.0, 3.0], [3.0, 0.0], [3.0, 3.0]])
@@ -765,8 +767,10 @@ class NCEObjective:
     r"""The NCE objective on fixed data and noise samples, with its gradient.
 
     Parameters are packed in a vector: the means row by row, then :math:`\log Z`
-    when it is free. With :math:`G(\mathbf u) = \log p_m(\mathbf u) - \log
-    p_n(\mathbf u)` and :math:`h = \mathrm{sigmoid}(G)`,
+    when it is free. With :math:`\nu = J_y/J_x` noise samples per data sample,
+    :math:`G(\mathbf u) = \log p_m(\mathbf u) - \log p_n(\mathbf u) - \log\nu` and
+    :math:`h = \mathrm{sigmoid}(G) = p_m/(p_m + \nu p_n)` (Gutmann and Hyvärinen 2012;
+    the course's :math:`\nu = 1` has no :math:`\log\nu` term),
 
     .. math::
 
@@ -817,8 +821,10 @@ class NCEObjective:
         self._t = np.concatenate([np.ones(len(self.x)), np.zeros(len(self.y))])
         self._sign = 2 * self._t - 1
         # Everything in G that does not depend on the parameters, computed once:
-        # -|u|^2 / (2 sigma^2) (split off the kernels) and -log p_n(u).
-        self._offset = -np.sum(u * u, 1) / (2 * self.sigma**2) - noise_log_prob(u, self.noise_mean, self.noise_std)
+        # -|u|^2 / (2 sigma^2) (split off the kernels), -log p_n(u) and -log nu.
+        self.nu = len(self.y) / len(self.x)
+        self._offset = (-np.sum(u * u, 1) / (2 * self.sigma**2) - noise_log_prob(u, self.noise_mean, self.noise_std)
+                        - math.log(self.nu))
 
     @property
     def z_free(self) -> bool:
@@ -1216,3 +1222,97 @@ def nce_sweep(js: Sequence[int] = SWEEP_JS, n_reps: int = 50, seed: int = 0, *, 
     out["time_nce"] = t_nce
     out["time_ml"] = t_ml
     return out
+
+
+def _quadrature(means, sigma, step, pad):
+    """Grid points and weights ``p_d(u) du`` covering the mixture to ``pad`` standard deviations."""
+    lo, hi = means.min(0) - pad * sigma, means.max(0) + pad * sigma
+    axes = [np.arange(a, b + step / 2, step) for a, b in zip(lo, hi, strict=True)]
+    u = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 2)
+    return u, np.exp(log_prob(u, means, sigma)) * step * step
+
+
+def _scores(u, means, sigma, z_free):
+    """:math:`\\mathbf g(\\mathbf u) = \nabla_\theta\\log p_m(\\mathbf u;\theta)`, shape (n, 2N [+ 1])."""
+    r = responsibilities(u, means, sigma)  # (n, N)
+    g = (r[:, :, None] * (u[:, None, :] - means[None]) / sigma**2).reshape(len(u), -1)
+    return np.hstack([g, -np.ones((len(u), 1))]) if z_free else g
+
+
+def nce_covariance(nu: float = 1.0, *, means=TRUE_MEANS, z_free: bool = True, sigma: float = SIGMA,
+                   noise_mean=NOISE_MEAN, noise_std: float = NOISE_STD, step: float = 0.05,
+                   pad: float = 8.0) -> np.ndarray:
+    r"""Asymptotic covariance of the NCE estimate (Gutmann and Hyvärinen 2012, Theorem 3).
+
+    For :math:`J` data and :math:`\nu J` noise samples, :math:`\sqrt J(\hat\theta - \theta^*)
+    \to\mathcal N(0, \Sigma)` with
+
+    .. math::
+
+        \Sigma = \mathcal I_\nu^{-1} - \Big(1 + \frac1\nu\Big)\mathcal I_\nu^{-1}
+        \mathbf m\,\mathbf m^\top\mathcal I_\nu^{-1},\qquad
+        \mathcal I_\nu = \int\mathbf g\mathbf g^\top P_\nu\,p_d,\quad
+        \mathbf m = \int\mathbf g\,P_\nu\,p_d,\quad
+        P_\nu = \frac{\nu p_n}{p_d + \nu p_n},
+
+    :math:`\mathbf g = \nabla_\theta\log p_m` at the truth. It is a sandwich, not the
+    inverse Hessian of the objective: NCE is not a likelihood. The integrals are sums
+    over a grid (spacing ``step``, ``pad`` standard deviations around the means).
+
+    Parameters
+    ----------
+    nu : float, default 1
+        Noise samples per data sample, > 0.
+    means : array_like, shape (N, 2), default the true means of HW3
+    z_free : bool, default True
+        Parameters are the means row by row, then :math:`\log Z` when ``True``.
+    sigma, noise_mean, noise_std
+        The model's width and the noise :math:`\mathcal N(\boldsymbol\mu_n, \sigma_n^2 I)`.
+    step, pad : float
+        Quadrature grid.
+
+    Returns
+    -------
+    numpy.ndarray, shape (2N [+ 1], 2N [+ 1])
+        :math:`\Sigma` per data sample: the covariance of the estimate from :math:`J`
+        data samples is about :math:`\Sigma/J`.
+
+    Examples
+    --------
+    >>> S = nce_covariance(1.0)
+    >>> S.shape
+    (9, 9)
+    >>> bool(np.trace(S[:8, :8]) > np.trace(ml_covariance()))  # NCE pays for not knowing Z
+    True
+    """
+    nu = check_positive(nu, "nu")
+    m = _means(means)
+    sigma = check_positive(sigma, "sigma")
+    u, w = _quadrature(m, sigma, check_positive(step, "step"), check_positive(pad, "pad"))
+    log_pd = log_prob(u, m, sigma)
+    p_nu = expit(math.log(nu) + noise_log_prob(u, noise_mean, noise_std) - log_pd)  # nu p_n / (p_d + nu p_n)
+    g = _scores(u, m, sigma, bool(z_free))
+    gw = g * (w * p_nu)[:, None]
+    info = gw.T @ g
+    mvec = gw.sum(0)
+    inv = np.linalg.inv(info)
+    a = inv @ mvec
+    return inv - (1 + 1 / nu) * np.outer(a, a)
+
+
+def ml_covariance(*, means=TRUE_MEANS, sigma: float = SIGMA, step: float = 0.05, pad: float = 8.0) -> np.ndarray:
+    r"""Asymptotic covariance of the maximum-likelihood means: the inverse Fisher information.
+
+    :math:`F = \int\mathbf g\mathbf g^\top p_d` with :math:`\mathbf g` the score of the
+    normalised mixture in its means, by the same quadrature as :func:`nce_covariance`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (2N, 2N)
+        Per data sample (divide by :math:`J`).
+    """
+    m = _means(means)
+    sigma = check_positive(sigma, "sigma")
+    u, w = _quadrature(m, sigma, check_positive(step, "step"), check_positive(pad, "pad"))
+    g = _scores(u, m, sigma, False)
+    return np.linalg.inv((g * w[:, None]).T @ g)

@@ -38,6 +38,7 @@ from torch.nn import functional as F
 
 from . import _flow_engine
 from ._checks import check_choice, check_positive, check_positive_int
+from .utils import progress_bar
 
 __all__ = [
     "StandardNormal",
@@ -383,8 +384,6 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
         and the per-epoch mean training and validation losses (lists of float).
         ``best_epoch`` and ``min_valid_loss`` are attributes.
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(model, nn.Module) or not hasattr(model, "log_probability"):
         raise TypeError(f"model must be a CouplingFlow (a module with log_probability), got {type(model).__name__}")
     epochs = check_positive_int(epochs, "epochs")
@@ -404,7 +403,7 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
 
     train_losses, valid_losses = [], []
     min_valid_loss, best_state, best_epoch = math.inf, None, -1
-    bar = tqdm(range(epochs), unit=" Epoch", disable=not progress, mininterval=0.5)
+    bar = progress_bar(range(epochs), progress, unit=" Epoch")
     if engine == "numpy":
         params = _flow_engine.FlowParams(model)
         optimizer = _flow_engine.Adam(params.flat, lr=lr)

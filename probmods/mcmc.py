@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from ._checks import check_positive, check_positive_int
+from .utils import progress_bar
 
 __all__ = [
     "SamplerState",
@@ -323,10 +324,8 @@ _SMALL = 65_536  # elements of the chains' state below which sampling runs on on
 
 
 def _run(state, target, eps, n_steps, method, thin, generator, progress, callback, traj, acc):
-    from tqdm.auto import tqdm
-
     x = state.position
-    for k in tqdm(range(n_steps), disable=not progress, mininterval=0.5, unit=" step"):
+    for k in progress_bar(range(n_steps), progress, unit=" step"):
         noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
         if method == "langevin":
             state = langevin_step(state, target, eps, noise)

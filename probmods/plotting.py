@@ -28,6 +28,7 @@ __all__ = [
     "image_grid",
     "animate_image_grids",
     "grid_height",
+    "score_field",
 ]
 
 
@@ -137,6 +138,42 @@ def scatter_samples(ax, samples, lims=None, s: float = 2.0, alpha: float = 0.4, 
     ax.set_aspect("equal")
     label_axes(ax, title=title)
     return sc
+
+
+def score_field(ax, points, field, scale: float, color="C0", title=None, **kwargs):
+    """Arrows of a vector field (a score) at ``points``, drawn to a fixed, caller-given scale.
+
+    ``ax.quiver`` picks its own arrow scale at every call, so two fields drawn by two calls
+    cannot be compared by eye. Here an arrow of length ``scale`` (in field units) spans one
+    unit of the axes, so every field drawn with the same ``scale`` shares one ruler.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    points : array_like, shape (n, 2)
+    field : array_like, shape (n, 2)
+    scale : float
+        Field magnitude drawn as an arrow one axis unit long, > 0.
+    color, title
+        Arrow colour and panel title.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.quiver`.
+
+    Returns
+    -------
+    matplotlib.quiver.Quiver
+    """
+    pts = as_points(points, "points")
+    vec = as_points(field, "field")
+    if len(vec) != len(pts):
+        raise ValueError(f"field must have one vector per point ({len(pts)}), got {len(vec)}")
+    if not (isinstance(scale, (int, float, np.integer, np.floating)) and np.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive finite number, got {scale!r}")
+    q = ax.quiver(pts[:, 0], pts[:, 1], vec[:, 0], vec[:, 1], color=color, angles="xy", scale_units="xy",
+                  scale=float(scale), **kwargs)
+    label_axes(ax, title=title)
+    ax.set_aspect("equal")
+    return q
 
 
 def shared_colorbar(fig, mappable, axes, label: str = "density"):

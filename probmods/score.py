@@ -23,6 +23,7 @@ from torch import nn
 
 from ._checks import check_positive, check_positive_int
 from .gmm import GMMDist
+from .utils import progress_bar
 
 __all__ = [
     "make_score_net",
@@ -155,11 +156,9 @@ def exact_score_matching(score_net, samples: torch.Tensor) -> torch.Tensor:
 
 def _loop(step_fn, params, nsteps, lr, progress, desc):
     """Adam on ``step_fn()`` for ``nsteps`` steps; the loss of every step is returned."""
-    from tqdm.auto import tqdm
-
     optimizer = torch.optim.Adam(params, lr=lr)
     losses = np.empty(nsteps)
-    bar = tqdm(range(nsteps), disable=not progress, mininterval=0.5, desc=desc)
+    bar = progress_bar(range(nsteps), progress, desc=desc)
     for step in bar:
         loss = step_fn()
         optimizer.zero_grad(set_to_none=True)

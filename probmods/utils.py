@@ -1,12 +1,13 @@
-"""Small utilities: reproducible seeding."""
+"""Small utilities: reproducible seeding, progress bars for the terminal."""
 
 from __future__ import annotations
 
 import random
+import sys
 
 import numpy as np
 
-__all__ = ["seed_everything"]
+__all__ = ["seed_everything", "progress_bar"]
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -25,6 +26,45 @@ def seed_everything(seed: int = 0) -> None:
     except ImportError:  # pragma: no cover - torch is a dependency
         return
     torch.manual_seed(int(seed))
+
+
+def _terminal(stream) -> bool:
+    """Whether ``stream`` is a terminal a person watches (not a file, a pipe or a page being built)."""
+    if stream is None or not hasattr(stream, "isatty"):
+        return False
+    # Sphinx-Gallery captures an example's output through a tee whose isatty() reports the
+    # terminal of sphinx-build; what it captures becomes the rendered page, so it is no terminal.
+    if type(stream).__module__.startswith("sphinx_gallery"):
+        return False
+    try:
+        return bool(stream.isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def progress_bar(iterable, progress: bool, **kwargs):
+    """A tqdm progress bar over ``iterable`` when ``progress`` is true and stderr is a terminal.
+
+    Progress bars belong in a terminal: written to a file, a pipe or a page that
+    Sphinx-Gallery renders, the bar is switched off, and the iterable runs as it is.
+
+    Parameters
+    ----------
+    iterable : iterable
+    progress : bool
+        The caller's wish for a bar.
+    **kwargs
+        Passed to :class:`tqdm.tqdm` (``desc``, ``unit``, ``total``, ...).
+
+    Examples
+    --------
+    >>> sum(progress_bar(range(4), progress=True))
+    6
+    """
+    from tqdm.auto import tqdm
+
+    kwargs.setdefault("mininterval", 0.5)
+    return tqdm(iterable, disable=not (progress and _terminal(sys.stderr)), **kwargs)
 
 
 def _offline_animations() -> None:

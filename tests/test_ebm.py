@@ -104,6 +104,35 @@ def test_checkpoint_refuses_another_configuration(tmp_path):
         other.load(tmp_path / "ckpt.pt")
 
 
+def test_posterior_term_runs_and_moves_chains_from_the_data():
+    torch.manual_seed(0)
+    t = Trainer(TrainConfig(**{**SMALL, "posterior_weight": 1.0, "posterior_batch": 4, "posterior_steps": 3}),
+                images=torch.rand(32, 1, 28, 28))
+    x, chains = t._posterior_chains()
+    assert x.shape == chains.shape == (4, 1, 28, 28) and not torch.equal(x, chains)
+    rec = t.step()
+    assert np.isfinite(rec["loss"]) and np.isfinite(rec["posterior_cd"])
+    assert all(p.requires_grad for p in t.net.parameters())
+
+
+def test_a_new_run_starts_from_another_runs_checkpoint(tmp_path):
+    a = _trainer()
+    a.step()
+    a.save(tmp_path / "ckpt.pt")
+    b = Trainer(TrainConfig(**{**SMALL, "posterior_weight": 1.0, "posterior_batch": 4, "posterior_steps": 3}),
+                images=torch.rand(32, 1, 28, 28))
+    with pytest.raises(ValueError, match="another configuration"):
+        b.load(tmp_path / "ckpt.pt")
+    b.load(tmp_path / "ckpt.pt", init=True)
+    assert b.iteration == 1 and b.config.posterior_weight == 1.0
+    for pa, pb in zip(a.net.parameters(), b.net.parameters(), strict=True):
+        torch.testing.assert_close(pa, pb)
+    assert Trainer.saved_config(tmp_path / "ckpt.pt").posterior_weight == 0.0
+    wide = Trainer(TrainConfig(**{**SMALL, "width": 2 * SMALL.get("width", 32)}), images=torch.rand(32, 1, 28, 28))
+    with pytest.raises(ValueError, match="width"):
+        wide.load(tmp_path / "ckpt.pt", init=True)
+
+
 # --- the judge ------------------------------------------------------------------
 
 from probmods.ebm.judge import JudgeCNN, frechet_distance, judge_report, make_junk, nearest_distance  # noqa: E402

@@ -24,8 +24,10 @@ from probmods.estimation import (
     log_prob,
     mala_gmm,
     matched_error,
+    ml_covariance,
     ml_direct,
     ml_mcmc,
+    nce_covariance,
     nce_sweep,
     noise_log_prob,
     sample_gmm,
@@ -297,3 +299,50 @@ def test_sweep_shapes_and_reproducibility():
 def test_bad_input_raises_naming_the_argument(call, exc, word):
     with pytest.raises(exc, match=word):
         call()
+
+
+# --- asymptotics of NCE (Gutmann and Hyvärinen 2012, Theorem 3) --------------------------------------------------
+ONE_MEAN = np.array([[1.0, 1.0]])  # one Gaussian of sigma 2 at (1, 1): exactly the default noise
+
+
+@pytest.mark.parametrize("nu", [0.5, 1.0, 4.0])
+def test_nce_covariance_with_noise_equal_to_the_data(nu):
+    """With p_n = p_d, P_nu = nu / (1 + nu) is constant: Sigma = (1 + 1/nu) F^-1 for the mean and 0 for log Z."""
+    S = nce_covariance(nu, means=ONE_MEAN, sigma=2.0, step=0.1)
+    np.testing.assert_allclose(S[:2, :2], (1 + 1 / nu) * 4.0 * np.eye(2), rtol=1e-6, atol=1e-6)
+    assert abs(S[2, 2]) < 1e-6
+    np.testing.assert_allclose(ml_covariance(means=ONE_MEAN, sigma=2.0, step=0.1), 4.0 * np.eye(2), rtol=1e-6)
+
+
+def test_nce_covariance_is_a_covariance_and_falls_to_ml_with_more_noise():
+    traces = [np.trace(nce_covariance(nu)[:8, :8]) for nu in (0.5, 1.0, 4.0, 100.0)]
+    assert all(a > b for a, b in zip(traces, traces[1:], strict=False))
+    assert traces[-1] / np.trace(ml_covariance()) < 1.05
+    S = nce_covariance(1.0)
+    np.testing.assert_allclose(S, S.T, atol=1e-12)
+    assert np.linalg.eigvalsh(S).min() > 0
+    known = nce_covariance(1.0, z_free=False)
+    assert known.shape == (8, 8) and np.all(np.diag(S)[:8] >= np.diag(known) - 1e-9)
+
+
+def test_nce_covariance_matches_monte_carlo():
+    """J x var of 60 fits at J = 1000 agrees with the theory (a 95% band for a variance of 60 draws)."""
+    rng = np.random.default_rng(11)
+    est = np.array([fit_nce(sample_gmm(TRUE_MEANS, 1000, rng), sample_noise(2000, rng), TRUE_MEANS, init_z=25.0).means
+                    .ravel() for _ in range(60)])
+    measured = 1000 * np.sum(np.var(est, axis=0, ddof=1))
+    theory = np.trace(nce_covariance(2.0)[:8, :8])
+    assert 0.7 < measured / theory < 1.35
+
+
+def test_nce_with_more_noise_than_data_still_finds_z():
+    """G carries -log nu, so Z is consistent for nu != 1 (without it Z would absorb the factor nu)."""
+    rng = np.random.default_rng(12)
+    free = fit_nce(sample_gmm(TRUE_MEANS, 3000, rng), sample_noise(12000, rng), TRUE_MEANS, init_z=1.0)
+    assert free.z == pytest.approx(8 * math.pi, rel=0.05)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
+def test_nce_covariance_rejects_a_bad_nu(bad):
+    with pytest.raises(ValueError, match="nu"):
+        nce_covariance(bad)

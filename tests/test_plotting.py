@@ -71,3 +71,21 @@ def test_tile_images_and_image_grid():
         tile_images(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="titles"):
         animate_image_grids([np.zeros((2, 28, 28))], titles=["a", "b"])
+
+
+def test_score_field_draws_both_fields_to_one_scale():
+    import matplotlib.pyplot as plt
+
+    from probmods.plotting import score_field
+
+    fig, ax = plt.subplots()
+    pts = np.array([[0.0, 0.0], [1.0, 1.0]])
+    a = score_field(ax, pts, [[1.0, 0.0], [0.0, 1.0]], 2.0)
+    b = score_field(ax, pts, [[10.0, 0.0], [0.0, 10.0]], 2.0, color="C1")
+    assert a.scale == b.scale == 2.0 and a.scale_units == b.scale_units == "xy"
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="scale"):
+            score_field(ax, pts, pts, bad)
+    with pytest.raises(ValueError, match="field"):
+        score_field(ax, pts, pts[:1], 1.0)
+    plt.close(fig)

@@ -75,3 +75,12 @@ def test_every_example_names_its_tasks_and_has_a_title():
     for chapter in (ROOT / "gallery").iterdir():
         if chapter.is_dir() and not chapter.name.startswith((".", "_")):
             assert (chapter / "GALLERY_HEADER.rst").exists(), chapter
+
+
+def test_landing_page_names_this_versions_wheel():
+    """The landing page links the wheel that `nox -s docs` publishes; its name carries the version."""
+    import probmods
+
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    wheel = f"probmods-{probmods.__version__}-py3-none-any.whl"
+    assert f'href="{wheel}"' in index and f"pip install {wheel}" in index

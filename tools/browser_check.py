@@ -7,7 +7,9 @@ the notation page and one page per chapter, and checks on each:
 * every ``<img>`` has loaded (``naturalWidth > 0``);
 * math is typeset: MathJax produced ``mjx-container`` elements and no raw TeX
   delimiters (``\\(`` / ``\\[``) are left in the text;
-* the search page returns results for "Langevin".
+* the search page returns results for "Langevin";
+* the wheel linked from the landing page downloads (a zip archive of probmods);
+* no page of the gallery shows progress-bar output in its printed-output blocks.
 
 Screenshots go to ``docs/_build/screenshots``. Exits non-zero on any failure.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import re
 import socketserver
 import sys
 import threading
@@ -41,6 +44,21 @@ def chapter_pages():
             if first:
                 pages.append(str(first[0].relative_to(SITE)))
     return pages
+
+
+BAR = re.compile(r"\d+%\|[^|\n]*\||it/s\]|s/it\]|[\u2589\u258a\u258b\u258c\u258d\u258e\u258f\u2588]{2}")
+
+
+def progress_bar_pages():
+    """Gallery pages whose printed-output blocks contain progress-bar characters."""
+    bad = []
+    for html in sorted((SITE / "auto_examples").rglob("plot_*.html")):
+        text = html.read_text(encoding="utf-8")
+        blocks = re.findall(r'<div class="sphx-glr-script-out[^"]*">(.*?)</div>\s*</div>', text, flags=re.S)
+        blocks += re.findall(r'<pre class="sphx-glr-script-out"[^>]*>(.*?)</pre>', text, flags=re.S)
+        if any(BAR.search(b) for b in blocks):
+            bad.append(str(html.relative_to(SITE)))
+    return bad
 
 
 def serve():
@@ -106,6 +124,20 @@ def main(argv=None):
             check_page(page, base, path, failures)
             page.close()
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
+        page.goto(base + "index.html", wait_until="networkidle")
+        hrefs = page.evaluate("() => Array.from(document.querySelectorAll('a[href$=\".whl\"]')).map(a => a.href)")
+        if not hrefs:
+            failures.append("index.html: no link to the probmods wheel")
+        for href in hrefs:
+            resp = page.request.get(href)
+            body = resp.body()
+            ok = resp.status == 200 and body[:2] == b"PK" and b"probmods/__init__.py" in body
+            print(f"wheel {href.rsplit('/', 1)[-1]}: HTTP {resp.status}, {len(body):,} bytes, "
+                  f"{'a zip with probmods' if ok else 'NOT a probmods wheel'}")
+            if not ok:
+                failures.append(f"wheel link {href} does not download a probmods wheel")
+        page.close()
+        page = browser.new_page(viewport={"width": 1300, "height": 1000})
         page.goto(base + "search.html?q=Langevin", wait_until="networkidle")
         page.wait_for_selector("#search-results li, ul.search li", timeout=20000)
         n = page.evaluate("() => document.querySelectorAll('#search-results li, ul.search li').length")
@@ -115,6 +147,10 @@ def main(argv=None):
             failures.append("search for 'Langevin' returned no results")
         browser.close()
     httpd.shutdown()
+    bars = progress_bar_pages()
+    n_pages = len(list((SITE / "auto_examples").rglob("plot_*.html")))
+    print(f"progress bars in printed output: {len(bars)} of {n_pages} gallery pages")
+    failures += [f"{p}: progress-bar output in the page" for p in bars]
     if failures:
         print("\nFAILED:\n  " + "\n  ".join(failures))
         sys.exit(1)

@@ -5,6 +5,14 @@
 Each argument is FILE[:net|ema] or several files joined by "+" with ":avg-net"/":avg-ema" (plain average of the
 weights). 100 chains from U[0,1] (seed 1000, not the chapter's), K = 2000 at sqrt(2 eps) = 2/256
 (and 3/256 with --both), no clamping.
+
+``--gates`` also measures the denoising gates of the calibrated-model issue on 30 *tuning* digits
+(3 per class, held out, none of the chapter's 30 test digits, our own noise): the handout's
+update from y, K = 2000 at 2/256, 10 samples per digit, at sigma = 50/256 and 100/256; PSNR of one
+sample and of the mean of 10 (MMSE), the calibration ratio MSE(one) / MSE(mean of 10) (1.82 for
+exact posterior samples), and the best Gaussian and Wiener filters, their parameters chosen on 100
+further held-out digits. ``--temperature-scale`` multiplies T (the measured baseline of a flatter
+posterior; a model passes only at scale 1).
 """
 
 import argparse
@@ -48,12 +56,61 @@ def denoise_report(energy, images, held_out):
           + f"; one sample {psnr(xs[0], tune).mean():.2f}", flush=True)
 
 
+def tuning_sets(held_out):
+    """30 tuning digits (3 per class) and 100 filter-tuning digits, none of the chapter's 30."""
+    import numpy as np
+
+    from probmods.ebm.pretrained import load_noisy_digits
+
+    images, labels = load_digits()
+    pool = np.setdiff1d(held_out[1::2], load_noisy_digits()["index"].numpy())
+    rng = np.random.default_rng(1)
+    tune = np.concatenate([rng.choice(pool[labels[pool].numpy() == c], 3, replace=False) for c in range(10)])
+    rest = np.setdiff1d(pool, tune)
+    filt = rng.choice(rest, 100, replace=False)
+    return images[tune], images[filt]
+
+
+def denoise_gates(energy, held_out, n_samples=10):
+    """Gate 1 and 2 numbers on the tuning digits (see the module docstring)."""
+
+    from probmods.ebm.denoise import (
+        add_noise,
+        best_parameter,
+        gaussian_denoise,
+        perceptual_denoise,
+        psnr,
+        wiener_denoise,
+    )
+
+    tune, filt = tuning_sets(held_out)
+    for k, sigma in enumerate((50 / 256, 100 / 256)):
+        y = add_noise(tune, sigma, seed=20 + k)
+        yf = add_noise(filt, sigma, seed=30 + k)
+        gw, _ = best_parameter(gaussian_denoise, filt, yf, [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4])
+        ww, _ = best_parameter(lambda a, w, sigma=sigma: wiener_denoise(a, w, sigma), filt, yf, [3, 5, 7])
+        g_psnr = psnr(gaussian_denoise(y, gw), tune).mean()
+        w_psnr = psnr(wiener_denoise(y, ww, sigma), tune).mean()
+        t0 = time.time()
+        gen = torch.Generator().manual_seed(40 + k)
+        xs, _ = perceptual_denoise(energy, y, sigma, n_samples=n_samples, generator=gen)
+        xs = xs.clamp(0, 1)
+        mse_one = ((xs - tune) ** 2).mean().item()
+        mse_mean = ((xs.mean(0) - tune) ** 2).mean().item()
+        print(f"    sigma {round(sigma * 256)}/256: one sample {psnr(xs[0], tune).mean():.2f} dB, "
+              f"MMSE({n_samples}) {psnr(xs.mean(0), tune).mean():.2f} dB, ratio {mse_one / mse_mean:.2f}; "
+              f"Gaussian({gw}) {g_psnr:.2f}, Wiener({ww}) {w_psnr:.2f}; {time.time() - t0:.0f}s", flush=True)
+
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("specs", nargs="+")
     p.add_argument("--both", action="store_true")
     p.add_argument("--chains", type=int, default=100)
     p.add_argument("--save", default=None)
+    p.add_argument("--gates", action="store_true", help="also the denoising gates on 30 tuning digits")
+    p.add_argument("--temperature-scale", type=float, default=1.0)
     p.add_argument("--denoise", action="store_true",
                    help="also denoise 100 held-out digits outside the 30 of the chapter (sigma = 50/256, K = 2000)")
     args = p.parse_args()
@@ -68,19 +125,24 @@ def main():
         net = EnergyCNN(cfg.width)
         net.load_state_dict(load_state(spec))
         net.eval().requires_grad_(False)
-        energy = SamplerEnergy(net, cfg.temperature, cfg.range_scale)
+        energy = SamplerEnergy(net, cfg.temperature * args.temperature_scale, cfg.range_scale)
         for s in (2, 3) if args.both else (2,):
             g = torch.Generator().manual_seed(1000)  # not the chapter's seeds: its pages confirm independently
             x0 = torch.rand(args.chains, 1, 28, 28, generator=g)
             t0 = time.time()
             x = sample(x0, target_from(energy=energy), eps_from_noise(s / 256), 2000, generator=g).state.position
             q = sample_quality(x, judge, images[tr], images[te])
+            counts = q["class_counts"].tolist()
+            share = max(counts) / max(1, sum(counts))
             print(f"{spec} {s}/256: digits {q['digit_fraction']:.2f} junk {q['junk_fraction']:.2f} "
-                  f"classes {q['n_classes']} {q['class_counts'].tolist()} near {q['nearest_mean']:.2f} "
+                  f"classes {q['n_classes']} {q['class_counts'].tolist()} "
+                  f"max share {share:.2f} near {q['nearest_mean']:.2f} "
                   f"(min {q['nearest_min']:.2f}) FD {q['frechet']:.0f} px [{x.min():.2f},{x.max():.2f}] "
                   f"{time.time() - t0:.0f}s", flush=True)
             if args.denoise and s == 2:
                 denoise_report(energy, images, te)
+            if args.gates and s == 2:
+                denoise_gates(energy, te)
             if args.save:
                 torch.save(x, f"{args.save}-{spec.replace('/', '_')}-{s}.pt")
 

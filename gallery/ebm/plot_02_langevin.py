@@ -150,7 +150,8 @@ for s, e in energies.items():
 #
 # The bar this project set for its model: at least 80% of 100 final samples counted as
 # digits (judge's digit class at :math:`p\ge 0.9`), at least 8 of the 10 classes,
-# no copies of training digits (nearest distance under 1.5).
+# no copies of training digits (no nearest distance below the closest held-out digit's,
+# about 1.5; a copy lies under 1, model page).
 
 print(f"{'held-out digits':16s} {format_quality(evaluate_samples(real))}")
 for s, q in quality.items():
@@ -160,11 +161,15 @@ fig, axes = panels(1, 2, size=3.3, sharey=True)
 for ax, (s, q) in zip(axes.ravel(), quality.items(), strict=True):
     ax.bar(range(10), q["class_counts"])
     ax.set(xticks=range(10), xlabel="judged class", ylabel="samples (of 100)", title=f"{s}/256")
+# sphinx_gallery_start_ignore
 for q in quality.values():
-    assert q["nearest_min"] >= 1.45 and q["junk_fraction"] < 0.05 and q["n_classes"] >= 8
-assert min(q["digit_fraction"] for q in quality.values()) >= 0.75
-assert quality[3]["frechet"] > quality[2]["frechet"]
+    assert q["nearest_min"] >= 1.0 and q["junk_fraction"] < 0.05 and q["n_classes"] >= 8
+    assert set(np.argsort(q["class_counts"])[-2:].tolist()) == {1, 7}
+assert min(q["digit_fraction"] for q in quality.values()) >= 0.80
+assert 1.5 < quality[3]["frechet"] / quality[2]["frechet"] < 3
 assert np.median(energies[3][-1]) < np.median(energies[2][-1])
+assert all(np.median(energies[s][-1]) < np.median(e_real) for s in energies)
+# sphinx_gallery_end_ignore
 
 # %%
 # Discussion
@@ -181,16 +186,20 @@ assert np.median(energies[3][-1]) < np.median(energies[2][-1])
 # while the strokes sharpen.
 #
 # *Judged.* At :math:`2/256` the judge counts 80% of the 100 samples as digits, at
-# :math:`3/256` 87%, with all 10 classes at both and no junk; this meets the bar the
-# project set (80%, 8 classes). The nearest-digit distances (about 4-5, like held-out
-# digits' 4.8, minimum at least 1.5) show new digits, not recalled training images.
-# The classes are unbalanced: ones and sevens are the most common (class counts
-# printed), threes and eights are rare.
+# :math:`3/256` 87% (a difference within the noise of 100 chains), with all 10 classes
+# at both and no junk; this meets the bar the project set (80%, 8 classes), at
+# :math:`2/256` only just. The nearest-digit distances (means about 4-4.5, somewhat
+# below held-out digits' 4.8; minima about 1.5, like the closest held-out digit and far
+# above a copy's) show new digits, not recalled training images. The classes are
+# unbalanced: ones and sevens are the most common (class counts printed), threes and
+# eights are rare.
 #
 # *Comparing the steps.* The larger step moves faster (its drift is 2.25 times larger
-# per step) and ends at lower energies, with more samples counted as digits. But its
-# Fréchet distance to real digits is about twice that of the smaller step: more of its
-# samples are the model's favourite shapes (ones and sevens), fewer are varied.
-# A larger step also carries a larger discretisation bias, which MALA (next page)
-# removes.
+# per step) and ends at lower energies (both below the held-out digits' median: the
+# samples settle in the model's modes). But its Fréchet distance to real digits is
+# about twice that of the smaller step: more of its samples are the model's favourite
+# shapes (ones and sevens), fewer are varied. A larger step also carries a larger
+# discretisation bias, which a Metropolis correction removes in principle; the next page
+# shows that from noise it instead stops the chains. (The energy axis above is symmetric-
+# logarithmic: linear near zero, so the late creep looks steeper than it is.)
 plt.show()

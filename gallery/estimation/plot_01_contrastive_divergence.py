@@ -55,9 +55,6 @@ from probmods.plotting import panels, scatter_samples
 rng = np.random.default_rng(0)
 x_real = sample_gmm(TRUE_MEANS, 1000, rng)
 lims = ((-4, 7), (-4, 7))
-fig, axes = panels(1, 2, size=3.6)
-scatter_samples(axes[0, 0], x_real, lims, title="J = 1000 real samples", s=4)
-axes[0, 0].plot(*TRUE_MEANS.T, "k+", ms=12, mew=2)
 print(f"sample mean {x_real.mean(0).round(3)} (exact (1.5, 1.5))")
 
 # %%
@@ -111,11 +108,13 @@ for name, s in (("start", start), ("MALA", mala.samples), ("exact", exact)):
     )
 acc = mala.acceptance_rate.mean()
 print(f"MALA acceptance rate {acc:.4f}")
+# sphinx_gallery_start_ignore
 m, v, c, q, lp = summary(mala.samples)
 se = np.sqrt(3.25 / 1000)
 assert acc > 0.99 and np.abs(m - 1.5).max() < 4 * se
 assert np.abs(v - 3.25).max() < 4 * 3.25 * np.sqrt(2 / 1000)
 assert np.abs(q - 0.25).max() < 4 * np.sqrt(0.25 * 0.75 / 1000)
+# sphinx_gallery_end_ignore
 null_rng = np.random.default_rng(10)  # own stream: the draws below stay unchanged
 ed_null = [energy_distance(sample_gmm(TRUE_MEANS, 1000, null_rng), x_real) for _ in range(20)]
 ed_start = energy_distance(start, x_real)
@@ -124,8 +123,14 @@ print(
     f"energy distance to the real samples: start {ed_start:.4f}, MALA {ed_mala:.4f}; "
     f"fresh exact samples: median {np.median(ed_null):.4f}, max {np.max(ed_null):.4f}"
 )
+# sphinx_gallery_start_ignore
 assert ed_mala < np.max(ed_null) < ed_start
+# sphinx_gallery_end_ignore
+fig, axes = panels(1, 2, size=3.6)
+scatter_samples(axes[0, 0], x_real, lims, title="J = 1000 real samples", s=4)
+axes[0, 0].plot(*TRUE_MEANS.T, "k+", ms=12, mew=2)
 scatter_samples(axes[0, 1], mala.samples, lims, title="MALA, L = 1000", s=4)
+plt.show()
 
 # %%
 # The step is small (a chain diffuses about :math:`\sqrt{2L\varepsilon}\approx 3`
@@ -402,7 +407,7 @@ plt.show()
 #   g(\mathbf x)\approx t\,(\nabla_{\mathbf x}\log p\cdot\nabla_{\mathbf x} g +
 #   \Delta_{\mathbf x} g)`, and the data average of the bracket is the gradient of
 #   the score-matching loss :math:`\langle\frac12\lVert\nabla_{\mathbf x}\log
-#   p\rVert^2 + \Delta_{\mathbf x}\log p\rangle` (Hyvärinen 2007). So CD's
+#   p\rVert^2 + \Delta_{\mathbf x}\log p\rangle` :cite:`hyvarinen2007`. So CD's
 #   expected update is about :math:`-L\varepsilon = -0.05` times that gradient:
 #   hence both its small steps and its fixed point. Its expected update vanishes
 #   at the score-matching estimate, not at the ML estimate. The two coincide with

@@ -192,8 +192,9 @@ assert abs(free.z / z_true - 1) < 0.05
 # .. task:: HW3-T11
 #
 # One figure per variant: data (blue), noise (orange), initial guesses (open
-# circles), the path from each guess to its estimate, the estimates (red crosses)
-# and the true means (black plus signs).
+# circles), an arrow from each guess to its estimate (a straight line joining the
+# two, not the optimiser's path), the true means (black plus signs) and, drawn on
+# top of them, the estimates (red crosses).
 
 
 def nce_figure(fit, title):
@@ -205,8 +206,8 @@ def nce_figure(fit, title):
     for a, b in zip(fit.init_means, fit.means, strict=True):
         ax.annotate("", b, a, arrowprops={"arrowstyle": "->", "color": "C3", "lw": 1})
     ax.plot(*fit.init_means.T, "o", mfc="none", mec="C3", ms=8, label="initial guess")
-    ax.plot(*fit.means.T, "x", color="C3", ms=10, mew=2, label="estimate")
-    ax.plot(*TRUE_MEANS.T, "k+", ms=12, mew=2, label="true mean")
+    ax.plot(*TRUE_MEANS.T, "k+", ms=14, mew=1.5, label="true mean")
+    ax.plot(*fit.means.T, "x", color="C3", ms=9, mew=2, label="estimate", zorder=5)
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8, markerscale=1.5)
     return fig
@@ -218,7 +219,7 @@ plt.show()
 
 # %%
 # Both fits send the four initial guesses to four different true means, but not
-# necessarily along the same paths: with :math:`Z` free the optimiser must also
+# necessarily to the same ones: with :math:`Z` free the optimiser must also
 # raise :math:`\log Z` by several units, which changes its early steps, and the
 # printout counts the guesses that end at another true mean than with :math:`Z`
 # known. The estimates themselves agree to within 0.01, and :math:`Z` is found to

@@ -49,7 +49,7 @@ for name, fit in fits.items():
 # Learned densities
 # -----------------
 #
-# Each learned density :math:`q_\theta(\mathbf x) = \exp(\texttt{log\_probability})`
+# Each learned density :math:`q_\theta(\mathbf x)` (the exponential of ``log_probability``)
 # is evaluated on a :math:`200\times200` grid around its data (top row) and shown
 # beside the exact density of the generator (bottom row) on the exact density's
 # colour scale (the flow's sharpest peaks saturate it). The title gives the learned

@@ -212,22 +212,41 @@ anim = animate_images(
 ranking = sorted(densities, key=lambda n: best[n][1])
 for name in ranking:
     print(f"{name:7s} best IAE {best[name][1]:.3f} at h = {best[name][0]:.3f}")
+rank_at = {}
+for col in ("h = 0.1", "h = 0.5", "h = 1"):
+    rank_at[col] = sorted(densities, key=lambda n, col=col: iae_at[n][col])
+    print(f"at {col:7s}: easiest to hardest "
+          + ", ".join(f"{n} ({iae_at[n][col]:.3f})" for n in rank_at[col]))
+plt.show()
+# sphinx_gallery_start_ignore
 assert ranking[0] == "GMM-B" and ranking[-1] == "Spiral"
 assert best["Spiral"][1] > 2 * best["GMM-A"][1]
-plt.show()
+assert rank_at["h = 0.1"][-1] == "Spiral"
+assert rank_at["h = 0.5"][-1] == rank_at["h = 1"][-1] == "GMM-A"
+assert rank_at["h = 0.5"][0] == rank_at["h = 1"][0] == "GMM-B" and rank_at["h = 0.1"][0] == "GMM-A"
+miss = {n: choices[n]["Scott"] / best[n][0] for n in densities}
+assert max(miss, key=miss.get) == "Spiral"
+# sphinx_gallery_end_ignore
 
 # %%
-# **GMM-B is the easiest.** Its density is smooth everywhere (its curvature is small
-# because :math:`\sigma = 1` is as large as the spacing of the means), so a wide
-# kernel averages many samples while adding little bias, and it has the lowest
-# error at its best bandwidth. **GMM-A** needs a smaller bandwidth to resolve
-# its four separated peaks, so each estimate averages fewer samples and its best
-# error is higher. **The spiral is the hardest**: its mass lies on thin curved
-# arms, so the bias of any kernel wider than the arms (the blur across the curve)
-# competes with the variance of a narrow one; it has a singular centre that no
-# finite bandwidth can follow; and its scale of detail (arm width 0.5, curvature
-# that grows towards the centre) differs across the plane while
-# :math:`H = hI` uses one bandwidth everywhere. Its best error is more than twice
-# that of the mixtures, and the rules of thumb, which see only its overall spread, miss
-# by the widest margin. A locally adaptive bandwidth, or a model that follows the
-# curve (such as the flows of the next chapter), is what the spiral needs.
+# **GMM-B is the easiest** at its best bandwidth and at the handout's :math:`h = 0.5`
+# and :math:`h = 1`: its density is smooth everywhere (its curvature is small because
+# :math:`\sigma = 1` is as large as the spacing of the means), so a wide kernel
+# averages many samples while adding little bias. **Which is hardest depends on the
+# bandwidth.** At its own best bandwidth, and at the handout's small :math:`h = 0.1`,
+# the spiral has the largest error: its mass lies on thin curved arms, so the bias of
+# any kernel wider than the arms (the blur across the curve) competes with the
+# variance of a narrow one; its arm width (0.5) and curvature (which grows towards the
+# centre) vary across the plane while :math:`H = hI` uses one bandwidth everywhere;
+# and its density is *discontinuous*: the outer end of the arm (:math:`\theta = 4\pi`,
+# radius about :math:`2\pi`) stops abruptly on the positive :math:`x_1` axis, as the
+# exact-density panel of the first page shows, and a kernel estimate smears a jump at
+# any bandwidth. Its best error is more than twice GMM-A's. (At :math:`h = 0.1` GMM-A
+# is the easiest of the three: 0.1 is near its best bandwidth, 0.15, and far below
+# GMM-B's, 0.32.) At the handout's wide bandwidths :math:`h = 0.5` and :math:`h = 1`,
+# though, GMM-A has the largest error: its four peaks of width 0.5 are flattened by
+# those kernels. So the honest answer to "which is hardest" is: the spiral, for a
+# well-chosen bandwidth; GMM-A, if the bandwidth is fixed too wide. The rules of
+# thumb, which see only the overall spread, miss the spiral's best bandwidth by the
+# widest factor (printed above). A locally adaptive bandwidth, or a model that follows
+# the curve (such as the flows of the next chapter), is what the spiral needs.

@@ -40,7 +40,19 @@ w_init = mode_weights(init, gmm.means)
 w_plain = mode_weights(plain, gmm.means)
 print(f"share of the uniform start in each basin : {np.round(w_init, 3)}")
 print(f"mode weights after 1000 Langevin steps   : {np.round(w_plain, 3)} (true 0.2 / 0.8)")
+# sphinx_gallery_start_ignore
 assert abs(w_plain[0] - 0.5) < 0.06
+# sphinx_gallery_end_ignore
+fig, axes = panels(1, 2, size=3.6)
+lims = ((-10, 10), (-10, 10))
+for ax, xs, title in (
+    (axes[0, 0], init, "uniform start, 1280 chains"),
+    (axes[0, 1], plain, f"after 1000 Langevin steps: weights {w_plain[0]:.2f} / {w_plain[1]:.2f}"),
+):
+    scatter_samples(ax, xs.numpy(), lims=lims, s=2, title=title)
+    ax.plot(*gmm.means.numpy().T, "k+", ms=12, mew=2)
+    ax.plot([-10, 10], [10, -10], color="0.5", lw=0.8, ls="--")  # anti-diagonal: near the boundary
+plt.show()
 
 # %%
 # Each chain ends in the mode of the basin where it started: the start is split

@@ -63,7 +63,7 @@ from probmods.gmm import GMMDist, mode_weights
 from probmods.grids import Grid2D
 from probmods.kde import integrated_absolute_error
 from probmods.mcmc import sample, target_from, uniform_start
-from probmods.plotting import density_image, panels, scatter_samples
+from probmods.plotting import density_image, panels, scatter_samples, score_field
 from probmods.score import (
     exact_score_matching,
     make_score_net,
@@ -115,7 +115,8 @@ for ax in axes[0]:
 # Learned against true scores
 # ---------------------------
 #
-# The two fields on the course's :math:`20\times20` grid, then the error
+# The two fields on the course's :math:`20\times20` grid, drawn to one scale (an
+# arrow one grid spacing long is the largest true score on the grid), then the error
 # :math:`\lVert s_\theta(\mathbf x)-\nabla\log p(\mathbf x)\rVert` on a
 # :math:`100\times100` grid with the density's contours.
 
@@ -125,12 +126,12 @@ with torch.no_grad():
     learned_q = score_net(qp).numpy()
 true_q = gmm.score(qp).numpy()
 fig, axes = panels(1, 3, size=3.6)
+arrow_scale = np.linalg.norm(true_q, axis=1).max() / (16 / 19)  # largest true arrow: one spacing
 for ax, field, title in (
     (axes[0, 0], true_q, "true score"),
-    (axes[0, 1], learned_q, "learned score"),
+    (axes[0, 1], learned_q, "learned score (same scale)"),
 ):
-    ax.quiver(q.points[:, 0], q.points[:, 1], field[:, 0], field[:, 1], color="C0")
-    ax.set(title=title, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
+    score_field(ax, q.points, field, arrow_scale, title=title)
 
 grid = Grid2D((-8, 8), (-8, 8), 100, 100)
 gp = torch.from_numpy(grid.points).float()

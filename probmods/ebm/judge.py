@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._checks import check_positive_int
+from ..utils import progress_bar
 from .model import check_images
 
 __all__ = ["make_junk", "JudgeCNN", "train_judge", "judge_report", "nearest_distance", "frechet_distance",
@@ -116,8 +117,6 @@ def train_judge(images: torch.Tensor, labels: torch.Tensor, epochs: int = 15, ba
     47 s): held-out top-1 accuracy 0.972, held-out digits counted (digit class at
     p >= 0.9) 0.947, fresh junk counted as a digit 0.000.
     """
-    from tqdm.auto import tqdm
-
     check_images(images, "images")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -125,7 +124,7 @@ def train_judge(images: torch.Tensor, labels: torch.Tensor, epochs: int = 15, ba
     torch.manual_seed(seed)
     judge = JudgeCNN()
     opt = torch.optim.Adam(judge.parameters(), lr=1e-3)
-    for _ in tqdm(range(epochs), disable=not progress, desc="judge"):
+    for _ in progress_bar(range(epochs), progress, desc="judge"):
         junk = make_junk(len(images), images, generator=g)
         x = torch.cat([images, junk])
         y = torch.cat([labels, torch.full((len(junk),), JUNK, dtype=torch.long)])

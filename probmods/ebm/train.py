@@ -9,9 +9,19 @@ Each iteration
    with :math:`\sqrt{2\varepsilon} = 2/256`, no clamping, on the sampler-facing
    energy :math:`E = E_\theta/T + R` (:class:`~probmods.ebm.model.SamplerEnergy`),
    with the network's parameters frozen; the chains go back into the buffer;
-3. takes an Adam step on
+3. optionally (``posterior_weight > 0``) runs ``posterior_steps`` steps of the same
+   sampler on the *posterior* :math:`p(\mathbf x\mid\mathbf y)\propto e^{-E(\mathbf x)}
+   \mathcal N(\mathbf y;\mathbf x,\sigma^2 I)` of noisy training digits
+   :math:`\mathbf y = \mathbf x + \sigma\mathbf n` (:math:`\sigma` log-uniform in
+   ``posterior_sigmas``), started at the clean digit: a contrastive-divergence estimate of the
+   gradient of the conditional log-likelihood :math:`\log p(\mathbf x\mid\mathbf y)`, whose
+   maximiser is still the data density (the likelihood term does not depend on
+   :math:`\theta`) but which weighs the energy's local shape and scale around the digits, the
+   part that denoising uses;
+4. takes an Adam step on
    :math:`\langle E_\theta\rangle_{\text{data}} - \langle E_\theta\rangle_{\text{chains}}
-   + \alpha\,\langle E_\theta^2\rangle_{\text{data}\cup\text{chains}}`.
+   + \alpha\,\langle E_\theta^2\rangle_{\text{data}\cup\text{chains}}
+   + w\,(\langle E_\theta\rangle_{\text{data}'} - \langle E_\theta\rangle_{\text{posterior chains}})`.
 
 The state (network, an exponential moving average of its weights, optimiser,
 buffer, random states, log) is checkpointed atomically, so ``python -m
@@ -59,6 +69,10 @@ class TrainConfig:
     betas: tuple = (0.0, 0.999)
     ema: float = 0.999
     held_out_per_class: int = 100
+    posterior_weight: float = 0.0  # w of the conditional (posterior) CD term; 0 switches it off
+    posterior_batch: int = 64
+    posterior_steps: int = 100
+    posterior_sigmas: tuple = (25 / 256, 125 / 256)  # sigma log-uniform in this range
 
     @property
     def eps(self) -> float:
@@ -116,10 +130,17 @@ class Trainer:
         chains[bad] = torch.rand(int(bad.sum()), 1, 28, 28)
         self.buffer[idx] = chains
         real = self.images[torch.from_numpy(self.rng.choice(len(self.images), size=c.batch_size, replace=False))]
-        e = self.net(torch.cat([real, chains]))
-        e_real, e_fake = e[: c.batch_size], e[c.batch_size:]
+        post_real, post_chains = self._posterior_chains()
+        e = self.net(torch.cat([real, chains, post_real, post_chains]))
+        e_real, e_fake = e[: c.batch_size], e[c.batch_size: 2 * c.batch_size]
         cd = e_real.mean() - e_fake.mean()
-        loss = cd + c.alpha * (e * e).mean()
+        loss = cd + c.alpha * (e[: 2 * c.batch_size] ** 2).mean()
+        post_cd = torch.zeros(())
+        if len(post_real):
+            e_post = e[2 * c.batch_size:]
+            n = len(post_real)
+            post_cd = e_post[:n].mean() - e_post[n:].mean()
+            loss = loss + c.posterior_weight * post_cd + c.alpha * (e_post**2).mean()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
@@ -129,8 +150,34 @@ class Trainer:
         self.iteration += 1
         rec = {"iteration": self.iteration, "loss": loss.item(), "cd": cd.item(), "e_real": e_real.mean().item(),
                "e_fake": e_fake.mean().item(), "pixel_min": chains.min().item(), "pixel_max": chains.max().item(),
-               "reset_chains": int(bad.sum())}
+               "reset_chains": int(bad.sum()), "posterior_cd": post_cd.item()}
         return rec
+
+    def _posterior_chains(self):
+        """Clean training digits and posterior chains started at them (empty when switched off)."""
+        c = self.config
+        if c.posterior_weight <= 0:
+            empty = self.images[:0]
+            return empty, empty
+        x = self.images[torch.from_numpy(self.rng.choice(len(self.images), size=c.posterior_batch, replace=False))]
+        lo, hi = np.log(c.posterior_sigmas[0]), np.log(c.posterior_sigmas[1])
+        sigma = torch.from_numpy(np.exp(self.rng.uniform(lo, hi, size=c.posterior_batch))).float()
+        sigma = sigma.view(-1, 1, 1, 1)
+        y = x + sigma * torch.randn(x.shape)
+        prior = target_from(energy=self.energy)
+        inv_var = 1.0 / sigma**2
+
+        def target(z):
+            lp, grad = prior(z)
+            r = y - z
+            return lp - 0.5 * (inv_var * r * r).flatten(1).sum(1), grad + inv_var * r
+
+        _freeze(self.net, True)
+        chains = sample(x.clone(), target, c.eps, c.posterior_steps).state.position
+        _freeze(self.net, False)
+        bad = ~torch.isfinite(chains).flatten(1).all(1)
+        chains[bad] = x[bad]
+        return x, chains
 
     # -- checkpoints -------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -153,9 +200,18 @@ class Trainer:
         torch.save(self.state_dict(), tmp)
         tmp.replace(path)
 
-    def load(self, path: Path) -> None:
+    def load(self, path: Path, init: bool = False) -> None:
+        """Resume from a checkpoint; with ``init=True``, start a new run from another run's state.
+
+        A new run (say, with the posterior term switched on) takes the network, its EMA, the
+        optimiser, the buffer and the random states, and counts iterations on from there; the
+        configurations may differ except in the network's width.
+        """
         state = torch.load(Path(path), weights_only=True)
-        if state["config"] != asdict(self.config):
+        saved = {**asdict(TrainConfig()), **state["config"]}  # fields added later: their defaults (off)
+        if init and saved["width"] != self.config.width:
+            raise ValueError(f"checkpoint {path} has width {saved['width']}, this run {self.config.width}")
+        if not init and saved != asdict(self.config):
             raise ValueError(f"checkpoint {path} was made with another configuration: {state['config']}")
         self.iteration = int(state["iteration"])
         self.net.load_state_dict(state["net"])
@@ -165,6 +221,12 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         self.rng.bit_generator.state = json.loads(state["numpy_rng"])
         self.log = json.loads(state["log"])
+
+    @staticmethod
+    def saved_config(path: Path) -> TrainConfig:
+        """The configuration stored in a checkpoint (fields added later take their defaults)."""
+        state = torch.load(Path(path), weights_only=True)
+        return TrainConfig(**{**asdict(TrainConfig()), **state["config"]})
 
 
 def main(argv=None):
@@ -179,17 +241,31 @@ def main(argv=None):
     parser.add_argument("--snapshot-every", type=int, default=1000,
                         help="also keep the weights (network and EMA) every this many iterations")
     parser.add_argument("--hours", type=float, default=None, help="stop (after a checkpoint) after this long")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="start a new run from another run's checkpoint (network, EMA, optimiser, buffer)")
+    parser.add_argument("--posterior-weight", type=float, default=0.0,
+                        help="weight of the posterior (conditional) CD term of a new run; 0 switches it off")
     args = parser.parse_args(argv)
     check_positive_int(args.iterations, "iterations")
     check_positive_int(args.threads, "threads")
+    for name in ("checkpoint_every", "snapshot_every"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
     if args.hours is not None:
         check_positive(args.hours, "hours")
     torch.set_num_threads(args.threads)
-    trainer = Trainer(TrainConfig())
     ckpt = args.out / "checkpoint.pt"
-    if ckpt.exists():
+    if ckpt.exists():  # a run resumes with its own configuration
+        trainer = Trainer(Trainer.saved_config(ckpt))
         trainer.load(ckpt)
         print(f"resumed at iteration {trainer.iteration}")
+    else:
+        if args.posterior_weight < 0 or not math.isfinite(args.posterior_weight):
+            parser.error("--posterior-weight must be finite and >= 0")
+        trainer = Trainer(TrainConfig(posterior_weight=args.posterior_weight))
+        if args.init_from is not None:
+            trainer.load(args.init_from, init=True)
+            print(f"new run from {args.init_from} at iteration {trainer.iteration}")
     t_start = time.time()
     bar = tqdm(range(trainer.iteration, args.iterations), initial=trainer.iteration, total=args.iterations,
                unit=" it", mininterval=5)
