@@ -514,6 +514,9 @@ class FlowFit:
     tail_fraction : float
         Fraction of test samples with :math:`\log p - \log q > 10`, i.e. where the
         flow's density is more than :math:`e^{10}` times too small.
+    log_ratio : numpy.ndarray, shape (num_test,)
+        :math:`\log p - \log q` at every test sample (the same test samples for every
+        fit with the same ``test_seed``, so two fits can be compared point by point).
     """
 
     def __init__(self, **kwargs):
@@ -574,7 +577,7 @@ def fit_toy_flow(dist_type: str, num_samples: int = 1500, num_layers: int = 4, e
         dist_type=dist_type, model=model_best, train_losses=list(train_losses), valid_losses=list(valid_losses),
         data=data.data, seconds=seconds, test_nll=float(-log_q.mean()), entropy=float(-log_p.mean()),
         kl=float(diff.mean()), kl_se=float(diff.std(ddof=1) / math.sqrt(len(diff))),
-        kl_median=float(np.median(diff)), tail_fraction=float(np.mean(diff > 10)),
+        kl_median=float(np.median(diff)), tail_fraction=float(np.mean(diff > 10)), log_ratio=diff,
     )
 
 

@@ -15,7 +15,8 @@ densities, per-layer samples and held-out scores.
 # .. task:: HW1-II-T11
 #
 # Both runs use the handout's seeds. With :math:`N = 3000` an epoch has twice as
-# many steps, so the larger model also receives twice as many updates.
+# many steps, so that run also receives twice as many updates: the comparison is of
+# the handout's two settings and does not separate data from updates.
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -47,20 +48,25 @@ for tag, f in (("N=1500", small), ("N=3000", large)):
         f"{f.valid_losses[-1] - f.train_losses[-1]:+.3f}; "
         f"test KL {f.kl:.3f} +- {f.kl_se:.3f}; tail {100 * f.tail_fraction:.2f}%"
     )
-assert large.test_nll < small.test_nll and large.kl_median < small.kl_median
+# sphinx_gallery_start_ignore
+assert large.test_nll < small.test_nll and abs(large.kl_median - small.kl_median) < 0.03
+assert large.tail_fraction < small.tail_fraction and large.train_losses[-1] > small.train_losses[-1]
+gap = {f: f.valid_losses[-1] - f.train_losses[-1] for f in (small, large)}
+assert gap[large] < gap[small]
+# sphinx_gallery_end_ignore
 
 # %%
 # Which fits better, and why
 # --------------------------
 #
-# **The model trained on more data is better on every held-out measure**: a lower
-# mean test NLL and KL, a lower median gap, fewer test points in collapsed tails,
-# and a smaller gap between validation and training loss. With 1350 training points
+# **The model trained on more data is better held out**: a lower mean test NLL and
+# KL, fewer test points in collapsed tails, and a smaller gap between validation and
+# training loss; by the median gap the two are tied. With 1350 training points
 # the flow can lower its training loss by shaping its density around the particular
 # sample (thin ridges and spikes visible in the image), which does not transfer to
 # fresh data; with 2700 points those idiosyncrasies average out and the same
-# capacity is spent on the shape the data share. The modes of the larger-data model
-# are rounder and better separated in the density image.
+# capacity is spent on the shape the data share (a reading of the numbers, not a
+# separate experiment). Both density images still show thin filaments between modes.
 #
 # Its training NLL is not lower, and should not be: it is the better estimate of the
 # model's true fit, while the smaller set's training loss is optimistic. The effect

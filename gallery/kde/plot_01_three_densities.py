@@ -90,10 +90,15 @@ for ax, (name, x) in zip(axes[0], samples.items(), strict=True):
 exact = {name: densities[name].pdf(grids[name].points) for name in densities}
 for name, f in exact.items():
     print(f"{name:7s} integral of f on the 200x200 grid = {grids[name].integrate(f):.5f}")
+totals = {200: grids["Spiral"].integrate(exact["Spiral"])}
 for n in (400, 1600):
     fine = Grid2D((-8.5, 8.5), (-8.5, 8.5), n, n)
-    total = fine.integrate(densities["Spiral"].pdf(fine.points))
-    print(f"Spiral  on a {n}x{n} grid: {total:.5f}")
+    totals[n] = fine.integrate(densities["Spiral"].pdf(fine.points))
+    print(f"Spiral  on a {n}x{n} grid: {totals[n]:.5f}")
+# sphinx_gallery_start_ignore
+assert 0.99 < totals[200] < 1 and 1.8 < (1 - totals[200]) / (1 - totals[400]) < 2.2
+assert 3.5 < (1 - totals[400]) / (1 - totals[1600]) < 4.5  # error in proportion to the cell size
+# sphinx_gallery_end_ignore
 
 fig, axes = panels(1, 3, size=3.6, sharex=False, sharey=False)
 for ax, (name, f) in zip(axes[0], exact.items(), strict=True):
