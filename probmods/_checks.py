@@ -14,9 +14,12 @@ import numpy as np
 
 __all__ = [
     "as_points",
+    "as_tensor",
     "check_positive",
     "check_positive_int",
     "check_choice",
+    "check_seed",
+    "module_dtype",
 ]
 
 
@@ -125,3 +128,95 @@ def check_choice(value, name: str, choices) -> str:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"unknown {name} {value!r}; expected one of {options}")
     return value
+
+
+def module_dtype(module, default=None):
+    """The floating dtype of a module's first parameter (``default`` for a plain callable)."""
+    parameters = getattr(module, "parameters", None)
+    if callable(parameters):
+        for p in parameters():
+            if p.is_floating_point():
+                return p.dtype
+    return default
+
+
+def as_tensor(x, name: str, trailing: tuple | None = None, ndim: int | None = None, dtype=None,
+              finite: bool = True, what: str | None = None):
+    """Return ``x`` as a floating-point :class:`torch.Tensor` after checking its shape.
+
+    What students have at hand just works: NumPy arrays, float64 tensors from
+    ``torch.from_numpy`` and integer tensors are converted (to ``dtype``, typically the
+    model's, when given; otherwise integers become the default float dtype and floats
+    keep theirs). Complex, boolean-free non-numeric or object input is refused.
+
+    Parameters
+    ----------
+    x : torch.Tensor or array_like
+    name : str
+        The caller's argument name, for messages.
+    trailing : tuple of int, optional
+        Required trailing dimensions (for example ``(2,)`` for a batch of points).
+    ndim : int, optional
+        Required number of dimensions (default ``1 + len(trailing)`` when ``trailing``
+        is given).
+    dtype : torch.dtype, optional
+        The floating dtype to cast to.
+    finite : bool, default True
+        Refuse NaN and infinity.
+    what : str, optional
+        Shape description for messages, such as ``"(B, 2)"``.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric or complex input.
+    ValueError
+        For a wrong shape, an empty batch or non-finite values.
+    """
+    import torch
+
+    if what is None:
+        what = f"(B, {', '.join(map(str, trailing))})" if trailing is not None else "a batch"
+    if not isinstance(x, torch.Tensor):
+        if x is None or isinstance(x, (str, bytes)):
+            raise TypeError(f"{name} must be a tensor or array of shape {what}, got {type(x).__name__}")
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} must be a rectangular array of shape {what}: {exc}") from None
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+        if np.iscomplexobj(arr):
+            raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")
+        x = torch.as_tensor(arr)
+    if x.is_complex():
+        raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
+    if dtype is not None:
+        x = x.to(dtype)
+    elif not x.is_floating_point():
+        x = x.to(torch.get_default_dtype())
+    if trailing is not None:
+        want = ndim if ndim is not None else 1 + len(trailing)
+        if x.ndim != want or tuple(x.shape[x.ndim - len(trailing):]) != tuple(trailing):
+            raise ValueError(f"{name} must have shape {what}, got shape {tuple(x.shape)}")
+    elif ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions {what}, got shape {tuple(x.shape)}")
+    if x.ndim == 0 or x.shape[0] < 1:
+        raise ValueError(f"{name} must hold at least one item {what}, got shape {tuple(x.shape)}")
+    if finite and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
+    return x
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """Return an int-like seed (Python or NumPy integer) as an ``int`` in ``[0, 2**63)``.
+
+    The package's one randomness convention for integer seeds; ``bool``, floats and
+    strings are refused with a :class:`TypeError`.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer seed, got {type(seed).__name__}")
+    seed = int(seed)
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"{name} must be in [0, 2**63), got {seed}")
+    return seed

@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import _flow_engine
-from ._checks import check_choice, check_positive, check_positive_int
+from ._checks import as_tensor, check_choice, check_positive, check_positive_int, module_dtype
 from .utils import progress_bar
 
 __all__ = [
@@ -57,14 +57,9 @@ __all__ = [
 _LOG_2PI = math.log(2 * math.pi)
 
 
-def _check_batch(x, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (B, 2), got {type(x).__name__}")
-    if x.ndim != 2 or x.shape[1] != 2:
-        raise ValueError(f"{name} must have shape (B, 2), got shape {tuple(x.shape)}")
-    if not torch.is_floating_point(x):
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    return x
+def _check_batch(x, name: str, module=None) -> torch.Tensor:
+    """A (B, 2) batch in the module's dtype (float64 or integer input is cast to it)."""
+    return as_tensor(x, name, trailing=(2,), dtype=module_dtype(module), finite=False)
 
 
 def _mlp() -> nn.Sequential:
@@ -157,7 +152,7 @@ class CouplingLayer(nn.Module):
         log_det_jac : torch.Tensor, shape (B,)
             :math:`\log|\det\partial\mathbf y/\partial\mathbf x|`.
         """
-        _check_batch(x, "x")
+        x = _check_batch(x, "x", self)
         x_masked = x * self.mask
         s, t = self._scale_shift(x_masked)
         y = x_masked + (1 - self.mask) * (x * torch.exp(s) + t)
@@ -176,7 +171,7 @@ class CouplingLayer(nn.Module):
         inv_log_det_jac : torch.Tensor, shape (B,)
             :math:`\log|\det\partial\mathbf x/\partial\mathbf y|`.
         """
-        _check_batch(y, "y")
+        y = _check_batch(y, "y", self)
         y_masked = y * self.mask
         s, t = self._scale_shift(y_masked)
         x = y_masked + (1 - self.mask) * ((y - t) * torch.exp(-s))
@@ -221,7 +216,7 @@ class CouplingFlow(nn.Module):
         -------
         torch.Tensor, shape (B,)
         """
-        _check_batch(x, "x")
+        x = _check_batch(x, "x", self)
         log_det = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         for layer in reversed(self.layers):
             x, ld = layer.inverse(x)

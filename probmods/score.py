@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_positive, check_positive_int
+from ._checks import as_tensor, check_positive, check_positive_int, module_dtype
 from .gmm import GMMDist
 from .utils import progress_bar
 
@@ -63,14 +63,9 @@ class CondScoreNet(nn.Module):
         return self.net(torch.cat([x, s], dim=1)) / s
 
 
-def _check_samples(samples, name):
-    if not isinstance(samples, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (B, d), got {type(samples).__name__}")
-    if samples.ndim != 2 or samples.shape[0] < 1:
-        raise ValueError(f"{name} must have shape (B, d), got {tuple(samples.shape)}")
-    if not bool(torch.isfinite(samples).all()):
-        raise ValueError(f"{name} must be finite")
-    return samples
+def _check_samples(samples, name, net=None):
+    """A (B, d) batch in the network's dtype (float64 or integer input is cast to it)."""
+    return as_tensor(samples, name, ndim=2, dtype=module_dtype(net), what="(B, d)")
 
 
 def _sliced_terms(fn, x, nv, generator=None):
@@ -102,7 +97,7 @@ def sliced_score_matching(score_net, samples: torch.Tensor, nv: int = 1, generat
     torch.Tensor
         Scalar loss with a graph to the network's parameters.
     """
-    x = _check_samples(samples, "samples")
+    x = _check_samples(samples, "samples", score_net)
     nv = check_positive_int(nv, "nv")
     return _sliced_terms(score_net, x, nv, generator).mean()
 
@@ -127,7 +122,7 @@ def annealed_sliced_score_matching(cond_score_net, perturbed_samples: torch.Tens
     torch.Tensor
         Scalar loss.
     """
-    x = _check_samples(perturbed_samples, "perturbed_samples")
+    x = _check_samples(perturbed_samples, "perturbed_samples", cond_score_net)
     nv = check_positive_int(nv, "nv")
     sig = torch.as_tensor(used_sigmas, dtype=x.dtype, device=x.device).reshape(-1)
     if sig.shape[0] != x.shape[0]:
@@ -145,7 +140,7 @@ def exact_score_matching(score_net, samples: torch.Tensor) -> torch.Tensor:
 
     Feasible in 2-D; the reference for checking the sliced estimate.
     """
-    x = _check_samples(samples, "samples").detach().requires_grad_(True)
+    x = _check_samples(samples, "samples", score_net).detach().requires_grad_(True)
     s = score_net(x)
     tr = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
     for k in range(x.shape[1]):

@@ -17,11 +17,11 @@ class _Tty(io.StringIO):
 def test_progress_bar_draws_only_on_a_terminal(monkeypatch):
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     bar = progress_bar(range(3), progress=True)
-    assert list(bar) == [0, 1, 2] and bar.disable
+    assert bar.disable and list(bar) == [0, 1, 2]
     tty = _Tty()
     monkeypatch.setattr(sys, "stderr", tty)
     bar = progress_bar(range(3), progress=True)
-    assert list(bar) == [0, 1, 2] and not bar.disable
+    assert not bar.disable and list(bar) == [0, 1, 2]
     assert "100%" in tty.getvalue()
     assert progress_bar(range(3), progress=False).disable
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from scipy import ndimage, signal
 
-from .._checks import check_positive, check_positive_int
+from .._checks import check_positive, check_positive_int, check_seed
 from ..mcmc import eps_from_noise, sample, target_from
 from .model import check_images
 
@@ -39,8 +39,7 @@ __all__ = [
 
 
 def _check_observation(y, sigma):
-    check_images(y, "y")
-    return check_positive(sigma, "sigma")
+    return check_images(y, "y"), check_positive(sigma, "sigma")
 
 
 def posterior_score(energy, x: torch.Tensor, y: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -79,7 +78,7 @@ def posterior_target(energy, y: torch.Tensor, sigma: float):
     sigma : float
         > 0.
     """
-    sigma = _check_observation(y, sigma)
+    y, sigma = _check_observation(y, sigma)
     prior = target_from(energy=energy)
     inv_var = 1.0 / (sigma * sigma)
 
@@ -95,9 +94,9 @@ def posterior_target(energy, y: torch.Tensor, sigma: float):
 
 def add_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
     """``x + sigma * N(0, I)`` from a fixed seed (no clipping, as in the model ``y = x + n``)."""
-    check_images(x)
+    x = check_images(x)
     sigma = check_positive(sigma, "sigma")
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     return x + sigma * torch.randn(x.shape, generator=g, dtype=x.dtype)
 
 
@@ -131,7 +130,7 @@ def perceptual_denoise(energy, y: torch.Tensor, sigma: float, n_samples: int = 1
     samples : torch.Tensor, shape (n_samples, B, 1, 28, 28)
     result : probmods.mcmc.ChainResult
     """
-    sigma = _check_observation(y, sigma)
+    y, sigma = _check_observation(y, sigma)
     n_samples = check_positive_int(n_samples, "n_samples")
     eps = eps_from_noise(noise_scale)
     ys = y.repeat(n_samples, 1, 1, 1)

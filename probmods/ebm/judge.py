@@ -19,7 +19,7 @@ from scipy import linalg
 from torch import nn
 from torch.nn import functional as F
 
-from .._checks import check_positive_int
+from .._checks import check_positive_int, check_seed
 from ..utils import progress_bar
 from .model import check_images
 
@@ -91,7 +91,7 @@ class JudgeCNN(nn.Module):
         return self.conv(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        return self.head(self.features(check_images(x, "x", self)))
 
 
 def train_judge(images: torch.Tensor, labels: torch.Tensor, epochs: int = 15, batch_size: int = 128,
@@ -117,9 +117,10 @@ def train_judge(images: torch.Tensor, labels: torch.Tensor, epochs: int = 15, ba
     47 s): held-out top-1 accuracy 0.972, held-out digits counted (digit class at
     p >= 0.9) 0.947, fresh junk counted as a digit 0.000.
     """
-    check_images(images, "images")
+    images = check_images(images, "images")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
+    seed = check_seed(seed)
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     judge = JudgeCNN()
@@ -158,7 +159,7 @@ def judge_report(judge: JudgeCNN, x: torch.Tensor, threshold: float = 0.9) -> di
         samples counted as digits), ``n_classes``, ``labels`` (per sample, -1 when
         not counted).
     """
-    check_images(x)
+    x = check_images(x, "x", judge)
     with torch.no_grad():
         p = torch.softmax(judge(x.clamp(0, 1)), dim=1)
     conf, cls = p.max(dim=1)
@@ -175,8 +176,8 @@ def judge_report(judge: JudgeCNN, x: torch.Tensor, threshold: float = 0.9) -> di
 
 def nearest_distance(x: torch.Tensor, reference: torch.Tensor) -> np.ndarray:
     """Euclidean distance (pixels in [0, 1]) of each image to its nearest reference image, shape (n,)."""
-    check_images(x)
-    check_images(reference, "reference")
+    x = check_images(x)
+    reference = check_images(reference, "reference")
     a = x.clamp(0, 1).flatten(1).double()
     b = reference.flatten(1).double()
     return torch.cdist(a, b).min(dim=1).values.numpy()

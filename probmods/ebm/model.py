@@ -23,22 +23,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import check_positive
+from .._checks import as_tensor, check_positive, module_dtype
 
 __all__ = ["EnergyCNN", "SamplerEnergy", "check_images"]
 
 
-def check_images(x, name: str = "x") -> torch.Tensor:
-    """Check a batch of images: a float tensor of shape (B, 1, 28, 28), finite."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (B, 1, 28, 28), got {type(x).__name__}")
-    if x.ndim != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-        raise ValueError(f"{name} must have shape (B, 1, 28, 28), got {tuple(x.shape)}")
-    if not torch.is_floating_point(x):
-        raise TypeError(f"{name} must be floating point, got dtype {x.dtype}")
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
-    return x
+def check_images(x, name: str = "x", module=None) -> torch.Tensor:
+    """A batch of images of shape (B, 1, 28, 28), finite, as a float tensor.
+
+    NumPy arrays, float64 and integer tensors are accepted and cast (to ``module``'s
+    dtype when given, so a network can be fed what ``torch.from_numpy`` returns).
+    """
+    return as_tensor(x, name, trailing=(1, 28, 28), dtype=module_dtype(module), what="(B, 1, 28, 28)")
 
 
 class EnergyCNN(nn.Module):
@@ -91,5 +87,5 @@ class SamplerEnergy(nn.Module):
         return out.flatten(1).sum(1) / (2 * self.range_scale**2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x)
+        x = check_images(x, "x", self.energy_net)
         return self.energy_net(x) / self.temperature + self.range_term(x)

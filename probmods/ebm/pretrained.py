@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from .._checks import check_positive_int, check_seed
 from .data import load_digits, train_test_split
 from .judge import JudgeCNN, sample_quality
 from .model import EnergyCNN, SamplerEnergy
@@ -119,7 +120,7 @@ def real_digits(n: int = 100, seed: int = 0):
     *_, pool, labels = _evaluation_sets()
     if not 2 <= n <= len(pool):
         raise ValueError(f"n must be between 2 and {len(pool)}, got {n}")
-    idx = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:n]
+    idx = torch.randperm(len(pool), generator=torch.Generator().manual_seed(check_seed(seed)))[:n]
     return pool[idx], labels[idx]
 
 
@@ -138,7 +139,8 @@ def make_noisy_digits(per_class: int = 3, seed: int = 0) -> dict:
     """
     images, labels = load_digits()
     _, test = train_test_split(labels)
-    g = torch.Generator().manual_seed(seed)
+    per_class = check_positive_int(per_class, "per_class")
+    g = torch.Generator().manual_seed(check_seed(seed))
     test = torch.from_numpy(test[1::2])
     pick = torch.cat([test[labels[test] == c][torch.randperm(int((labels[test] == c).sum()), generator=g)[:per_class]]
                       for c in range(10)])
