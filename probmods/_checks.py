@@ -141,7 +141,7 @@ def module_dtype(module, default=None):
 
 
 def as_tensor(x, name: str, trailing: tuple | None = None, ndim: int | None = None, dtype=None,
-              finite: bool = True, what: str | None = None):
+              finite: bool = True, what: str | None = None, integers: str | None = None):
     """Return ``x`` as a floating-point :class:`torch.Tensor` after checking its shape.
 
     What students have at hand just works: NumPy arrays, float64 tensors from
@@ -165,6 +165,9 @@ def as_tensor(x, name: str, trailing: tuple | None = None, ndim: int | None = No
         Refuse NaN and infinity.
     what : str, optional
         Shape description for messages, such as ``"(B, 2)"``.
+    integers : str, optional
+        When given, integer input is refused with a :class:`TypeError` whose message ends
+        with this hint (images stored as ``uint8`` in [0, 255] are not floats in [0, 1]).
 
     Raises
     ------
@@ -191,6 +194,8 @@ def as_tensor(x, name: str, trailing: tuple | None = None, ndim: int | None = No
         x = torch.as_tensor(arr)
     if x.is_complex():
         raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
+    if integers is not None and not x.is_floating_point():
+        raise TypeError(f"{name} must be floating point, got dtype {x.dtype}: {integers}")
     if dtype is not None:
         x = x.to(dtype)
     elif not x.is_floating_point():
@@ -200,7 +205,7 @@ def as_tensor(x, name: str, trailing: tuple | None = None, ndim: int | None = No
         if x.ndim != want or tuple(x.shape[x.ndim - len(trailing):]) != tuple(trailing):
             raise ValueError(f"{name} must have shape {what}, got shape {tuple(x.shape)}")
     elif ndim is not None and x.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions {what}, got shape {tuple(x.shape)}")
+        raise ValueError(f"{name} must have shape {what}, got shape {tuple(x.shape)}")
     if x.ndim == 0 or x.shape[0] < 1:
         raise ValueError(f"{name} must hold at least one item {what}, got shape {tuple(x.shape)}")
     if finite and not bool(torch.isfinite(x).all()):

@@ -54,10 +54,12 @@ def panels(nrows: int = 1, ncols: int = 1, size: float = 3.2, sharex=True, share
     nrows = check_positive_int(nrows, "nrows")
     ncols = check_positive_int(ncols, "ncols")
     kwargs.setdefault("layout", "constrained")
+    # square panels need room above and below for a title and an axis label: with an
+    # equal aspect, constrained layout cannot take that room from the width
     fig, axes = plt.subplots(
         nrows,
         ncols,
-        figsize=(size * ncols, size * nrows),
+        figsize=(size * ncols, (size + 0.6) * nrows),
         sharex=sharex,
         sharey=sharey,
         squeeze=False,

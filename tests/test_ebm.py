@@ -42,15 +42,23 @@ def test_energy_shapes_and_range_term():
 @pytest.mark.parametrize(
     ("x", "exc", "match"),
     [
-        (np.zeros((1, 1, 28, 28)), TypeError, "x must be a torch.Tensor"),
+        ("images", TypeError, r"x must be a tensor or array of shape \(B, 1, 28, 28\)"),
         (torch.zeros(1, 28, 28), ValueError, r"x must have shape \(B, 1, 28, 28\)"),
-        (torch.zeros(1, 1, 28, 28, dtype=torch.long), TypeError, "floating point"),
+        (torch.zeros(1, 1, 28, 28, dtype=torch.complex64), TypeError, "real-valued"),
         (torch.full((1, 1, 28, 28), float("nan")), ValueError, "finite"),
     ],
 )
 def test_bad_images(x, exc, match):
     with pytest.raises(exc, match=match):
         check_images(x)
+
+
+def test_common_image_inputs_are_accepted():
+    """NumPy arrays and float64 tensors become float tensors (the model's dtype when given)."""
+    assert check_images(np.zeros((1, 1, 28, 28))).dtype == torch.float64
+    with pytest.raises(TypeError, match="floating point"):
+        check_images(torch.zeros(1, 1, 28, 28, dtype=torch.long))
+    assert check_images(torch.zeros(2, 1, 28, 28, dtype=torch.float64), module=EnergyCNN(8)).dtype == torch.float32
 
 
 def test_bad_energy_parameters():

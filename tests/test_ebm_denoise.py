@@ -89,6 +89,7 @@ def test_filters_help_and_best_parameter_picks_the_maximum():
         (dict(n_samples=0), ValueError, "n_samples"),
         (dict(y=torch.rand(2, 28, 28)), ValueError, r"y must have shape \(B, 1, 28, 28\)"),
         (dict(y=torch.zeros(2, 1, 28, 28, dtype=torch.int64)), TypeError, "y must be floating point"),
+        (dict(y=torch.zeros(2, 1, 28, 28, dtype=torch.complex64)), TypeError, "y must be real-valued"),
         (dict(y=torch.full((2, 1, 28, 28), math.nan)), ValueError, "y must be finite"),
     ],
 )

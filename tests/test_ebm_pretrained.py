@@ -27,8 +27,10 @@ def test_pretrained_energy_is_frozen_and_finite():
     assert energy(real).mean() < energy(torch.rand(50, 1, 28, 28)).mean()  # data is more probable than noise
     with pytest.raises(ValueError, match="shape"):
         energy(torch.rand(5, 28, 28))
-    with pytest.raises(TypeError, match="floating point"):
+    with pytest.raises(TypeError, match="divide uint8 images by 255"):
         energy(torch.zeros(5, 1, 28, 28, dtype=torch.uint8))
+    with pytest.raises(TypeError, match="real-valued"):
+        energy(torch.zeros(5, 1, 28, 28, dtype=torch.complex64))
     with pytest.raises(ValueError, match="finite"):
         energy(torch.full((1, 1, 28, 28), float("nan")))
 

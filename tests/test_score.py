@@ -104,7 +104,8 @@ def test_annealed_training_runs():
     ("call", "exc", "match"),
     [
         (lambda: sliced_score_matching(make_score_net(), torch.randn(4, 2), nv=0), ValueError, "nv must be >= 1"),
-        (lambda: sliced_score_matching(make_score_net(), np.zeros((4, 2))), TypeError, "samples must be a torch"),
+        (lambda: sliced_score_matching(make_score_net(), np.zeros((4, 2), dtype=complex)), TypeError,
+         "samples must be real-valued"),
         (lambda: sliced_score_matching(make_score_net(), torch.zeros(4)), ValueError, "samples must have shape"),
         (lambda: sliced_score_matching(make_score_net(), torch.full((4, 2), float("nan"))), ValueError,
          "samples must be finite"),

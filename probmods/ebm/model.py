@@ -31,10 +31,13 @@ __all__ = ["EnergyCNN", "SamplerEnergy", "check_images"]
 def check_images(x, name: str = "x", module=None) -> torch.Tensor:
     """A batch of images of shape (B, 1, 28, 28), finite, as a float tensor.
 
-    NumPy arrays, float64 and integer tensors are accepted and cast (to ``module``'s
-    dtype when given, so a network can be fed what ``torch.from_numpy`` returns).
+    NumPy arrays and float64 tensors are accepted and cast (to ``module``'s dtype when
+    given, so a network can be fed what ``torch.from_numpy`` returns). Integer images are
+    refused: pixels are floats in [0, 1], and a ``uint8`` image in [0, 255] must be
+    divided by 255 first.
     """
-    return as_tensor(x, name, trailing=(1, 28, 28), dtype=module_dtype(module), what="(B, 1, 28, 28)")
+    return as_tensor(x, name, trailing=(1, 28, 28), dtype=module_dtype(module), what="(B, 1, 28, 28)",
+                     integers="images are floats in [0, 1] (divide uint8 images by 255)")
 
 
 class EnergyCNN(nn.Module):
