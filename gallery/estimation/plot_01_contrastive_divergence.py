@@ -86,7 +86,8 @@ print(f"sample mean {x_real.mean(0).round(3)} (exact (1.5, 1.5))")
 # 3.25\,I`), the mass in each quadrant around :math:`(1.5, 1.5)` (1/4 each) and
 # the mean log-density of exact samples; then, as a two-sample test, the energy
 # distance (:func:`probmods.metrics.energy_distance`, zero only for equal
-# distributions) of the start and of the MALA samples to the real samples, beside
+# distributions; its unbiased sample estimate fluctuates around zero and can be
+# negative) of the start and of the MALA samples to the real samples, beside
 # its spread between the real samples and fresh exact samples of the same size.
 
 start = 1.5 + np.sqrt(2.0) * rng.standard_normal((1000, 2))
@@ -133,9 +134,10 @@ scatter_samples(axes[0, 1], mala.samples, lims, title="MALA, L = 1000", s=4)
 plt.show()
 
 # %%
-# The step is small (a chain diffuses about :math:`\sqrt{2L\varepsilon}\approx 3`
-# in :math:`L = 1000` steps, the distance between two modes), so almost every
-# proposal is accepted, and the chains started from a Gaussian reach the
+# Each step is small (:math:`\sqrt{2\varepsilon} = 0.1\ll\sigma = 1`), so almost every
+# proposal is accepted; in :math:`L = 1000` steps a chain still diffuses about
+# :math:`\sqrt{2L\varepsilon}\approx 3`, the distance between two modes, so the chains
+# mix, and the chains started from a Gaussian reach the
 # mixture's moments to within sampling error; by the energy distance the MALA
 # samples are as close to the real samples as fresh exact samples are.
 #
@@ -183,6 +185,9 @@ print(
     f"{np.abs(negs.mean(0) / neg_se).max():.2f}"
 )
 assert np.all(np.abs(negs.mean(0)) < 4 * neg_se)
+# sphinx_gallery_start_ignore
+assert 0.2 < np.sqrt((negs**2).mean()) / np.sqrt((pos**2).mean()) < 0.45  # "about a third"
+# sphinx_gallery_end_ignore
 
 # %%
 # One draw of the negative phase is a vector of noise about a third as large as
@@ -213,7 +218,8 @@ assert matched_error(exact_run.final, ml.means) < 1e-3
 # the drift :math:`\mathrm{RMS}(\bar\theta_k-\bar\theta_{k-w})/w`, the average
 # movement per iteration of the moving average, falls below a tolerance, or at a
 # maximum number of iterations. Averaging over :math:`w` iterations makes the rule
-# blind to the zero-mean noise of the negative phase.
+# much less sensitive to the zero-mean noise of the negative phase, though that noise
+# still decides the exact iteration at which a run stops.
 #
 # .. task:: HW3-T3
 #
@@ -300,9 +306,10 @@ for name, run in runs.items():
 # %%
 # In iterations, the two ML estimators descend together: their updates have the
 # same expectation, the exact gradient, so they follow the positive-phase curve
-# until they reach the noise level, and stop after some 50 to 130 iterations.
-# CD needs more than ten times as many. In time the order changes: an ML-MCMC
-# iteration costs a thousand direct ones, and CD, slow as it is, finishes first
+# until they reach the noise level, and stop after some 50 to 130 iterations
+# (printed above; when exactly is decided by the noise). CD needs more than ten times
+# as many. In time the order changes: an ML-MCMC iteration costs about three orders of
+# magnitude more than a direct one (printed below), and CD, slow as it is, finishes first
 # among the two MCMC methods. All final estimates lie near the true means and
 # all final samples look like the data, so the pictures alone cannot tell the
 # methods apart: the numbers below do.
@@ -339,7 +346,9 @@ print(
 # (:math:`L = 1000`, in 20 blocks of 100); for CD, of 300 copies of the 1000 real
 # samples each moved by 10 MALA steps. The statistic :math:`\chi^2 = \sum(\bar u /
 # \mathrm{s.e.})^2` over the 8 coordinates is about 8 when the expected update is
-# zero (its 99% quantile is 20.1). The same test for CD at the *score-matching*
+# zero (about 9 with 20 blocks, whose estimated standard errors fatten the tails; its
+# 99% quantile is about 21 with 300 blocks and about 25 with 20, the coordinates being
+# mildly correlated). The same test for CD at the *score-matching*
 # estimate (:func:`probmods.estimation.fit_score_matching`) checks the claim, made
 # below, that this is where CD converges instead.
 
@@ -385,8 +394,16 @@ assert cd.n_iter > 10 * max(direct.n_iter, mcmc.n_iter)
 assert cd.times[-1] < mcmc.times[-1]
 assert cost["ML, MCMC"] > 20 * cost["CD-10"] > 20 * cost["ML, direct"]
 assert max(spread.values()) < 0.3
-assert chis["ML-MCMC at the ML estimate"] < 20.1
-assert chis["CD at the ML estimate"] > 20.1 > chis["CD at the score-matching estimate"]
+assert chis["ML-MCMC at the ML estimate"] < 25
+assert chis["CD at the ML estimate"] > 25 and chis["CD at the score-matching estimate"] < 21
+# sphinx_gallery_start_ignore
+err_ml = matched_error(ml.means)
+assert 40 <= min(direct.n_iter, mcmc.n_iter) and max(direct.n_iter, mcmc.n_iter) <= 150
+assert 300 < cost["ML, MCMC"] / cost["ML, direct"] < 5000
+assert all(0.5 < spread[k] / err_ml < 1.5 for k in ("ML, direct", "ML, MCMC"))
+assert spread["CD-10"] > max(spread["ML, direct"], spread["ML, MCMC"])
+assert 0.5 < d_sm_ml / err_ml < 2
+# sphinx_gallery_end_ignore
 plt.show()
 
 # %%
@@ -401,9 +418,11 @@ plt.show()
 #   :math:`L\varepsilon = 5`, enough for this well-connected mixture (see the MALA
 #   check): their expected update at the ML estimate is indistinguishable from
 #   zero. CD's negative samples are the data moved by 10 small steps, not model
-#   samples, so its negative phase is far from zero and cancels most of the
-#   positive phase. For :math:`g = \nabla_\theta\log p` and a short Langevin run
-#   of duration :math:`t = L\varepsilon`, :math:`\mathbb E[g(\tilde{\mathbf x})] -
+#   samples: its negative phase is computed on the same points barely moved, so it
+#   cancels most of the positive phase, batch noise included; what remains is a small
+#   systematic term that is not zero at the ML estimate (:math:`\chi^2` above). For
+#   :math:`g = \nabla_\theta\log p` and a short Langevin run of duration
+#   :math:`t = L\varepsilon`, :math:`\mathbb E[g(\tilde{\mathbf x})] -
 #   g(\mathbf x)\approx t\,(\nabla_{\mathbf x}\log p\cdot\nabla_{\mathbf x} g +
 #   \Delta_{\mathbf x} g)`, and the data average of the bracket is the gradient of
 #   the score-matching loss :math:`\langle\frac12\lVert\nabla_{\mathbf x}\log
@@ -415,8 +434,8 @@ plt.show()
 #   model) but on 1000 samples they differ by about as much as the ML estimate
 #   differs from the truth.
 # * **Cost.** One ML-MCMC iteration runs 1000 MALA steps, a CD iteration 10 and a
-#   direct iteration none: per iteration MCMC costs about a thousand times more
-#   than direct sampling, and it dominates the wall-clock plot. CD is cheap per
+#   direct iteration none: per iteration MCMC costs about three orders of magnitude
+#   more than direct sampling (printed), and it dominates the wall-clock plot. CD is cheap per
 #   step but needs more than ten times as many steps, and still finishes well
 #   before ML-MCMC.
 #

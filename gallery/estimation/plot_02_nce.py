@@ -130,7 +130,8 @@ assert np.allclose(grad, fd, rtol=1e-6, atol=1e-5)
 
 # %%
 # **Z known.** Noise as above, initial means from :math:`U([0,3]^2)`, BFGS
-# (:func:`scipy.optimize.minimize`) on :math:`-J/J` with the analytic gradient
+# (:func:`scipy.optimize.minimize`) on :math:`-J(\theta)/J_x` (the objective divided by
+# the number of data samples) with the analytic gradient
 # (:func:`probmods.estimation.fit_nce`). The ML estimate on the same data
 # (:func:`probmods.estimation.fit_ml`) is the reference.
 
@@ -182,8 +183,9 @@ print(
 )
 assert known.success and free.success
 assert max(matched_error(known.means), matched_error(free.means)) < 0.25
-assert matched_error(free.means, known.means) < 0.02
+assert matched_error(free.means, known.means) < 0.01
 assert abs(free.z / z_true - 1) < 0.05
+assert matched_error(ml.means) < min(matched_error(known.means), matched_error(free.means))
 
 # %%
 # Estimates, data and noise
@@ -201,8 +203,8 @@ def nce_figure(fit, title):
     fig, axes = panels(1, 1, size=5.0)
     ax = axes[0, 0]
     lims = ((-7, 9), (-7, 9))
-    scatter_samples(ax, y, lims, color="C1", s=5, alpha=0.5, label="noise")
-    scatter_samples(ax, x, lims, color="C0", s=5, alpha=0.5, label="data")
+    scatter_samples(ax, y, lims, color="C1", s=5, alpha=0.3, label="noise")
+    scatter_samples(ax, x, lims, color="C0", s=5, alpha=0.7, label="data")
     for a, b in zip(fit.init_means, fit.means, strict=True):
         ax.annotate("", b, a, arrowprops={"arrowstyle": "->", "color": "C3", "lw": 1})
     ax.plot(*fit.init_means.T, "o", mfc="none", mec="C3", ms=8, label="initial guess")
@@ -224,8 +226,8 @@ plt.show()
 # printout counts the guesses that end at another true mean than with :math:`Z`
 # known. The estimates themselves agree to within 0.01, and :math:`Z` is found to
 # within a few per cent of :math:`8\pi` from a start tens of times too small. Both are
-# somewhat further from the truth than the ML estimate on the same data: the
-# classifier learns from the data *and* the noise, and the noise, spread far
-# wider than the data, carries less information about the means than more data
-# would. The next page measures these differences over many data sets and sample
+# somewhat further from the truth than the ML estimate on the same data. That is not
+# the breadth of the noise: with as many noise as data samples (:math:`\nu = 1`) the
+# asymptotic variance of NCE is about twice ML's even for noise equal to the data (next
+# page). The next page measures these differences over many data sets and sample
 # sizes.

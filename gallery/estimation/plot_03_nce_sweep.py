@@ -126,8 +126,10 @@ print(f"J x var(log Z-hat) from the inverse Hessian: {np.linalg.inv(-H)[8, 8]:.2
 # ------------------------------------
 #
 # On log-log axes an error that falls like :math:`1/J` is a line of slope
-# :math:`-1` (dashed). Error bars are one standard error of the MSE over the
-# successful runs; dotted lines are the limits of Theorem 3 and of ML.
+# :math:`-1`. Error bars are one standard error of the MSE over the successful runs;
+# the dotted lines are the :math:`J\to\infty` limits (Theorem 3 for NCE, the inverse
+# Fisher information for ML; for :math:`\hat Z` the delta method,
+# :math:`Z^2\,\Sigma_{\log Z}/J`).
 
 fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8), layout="constrained")
 styles = {
@@ -142,12 +144,11 @@ for v, (label, color, marker) in styles.items():
         J, res[f"{v}_mse"], se, color=color, marker=marker, ms=5, capsize=2, lw=1.2, label=label
     )
     axes[0].plot(J, theory[v] / J, color=color, lw=0.8, ls=":")
-ref = res["known_mse"][2] * J[2] / J
-axes[0].plot(J, ref, "k--", lw=0.8, label="$\\propto 1/J$")
+axes[0].plot([], [], color="0.3", lw=0.8, ls=":", label="limit $J \\to \\infty$")
 axes[0].set(xscale="log", yscale="log", xlabel="J", ylabel="MSE of the means")
 axes[0].legend(fontsize=8)
 axes[1].loglog(J, res["z_mse"], "C3s-", ms=5, lw=1.2, label="MSE of $\\hat Z$")
-axes[1].loglog(J, res["z_mse"][2] * J[2] / J, "k--", lw=0.8, label="$\\propto 1/J$")
+axes[1].loglog(J, (8 * np.pi) ** 2 * S_free[8, 8] / J, "C3:", lw=0.8, label="limit (delta method)")
 axes[1].set(xlabel="J", ylabel="MSE of $\\hat Z$ ($Z = 8\\pi$)")
 axes[1].legend(fontsize=8)
 
@@ -231,18 +232,21 @@ print(f"J = 100: {len(failed_reps)} failed runs; {still} still fail when started
 # sphinx_gallery_start_ignore
 assert all(-1.25 < slopes[v] < -0.85 for v in styles)
 assert -1.3 < slopes["Z, J >= 500"] < -0.8
-assert np.all((0.3 < eff) & (eff < 0.8))
-assert np.all(ratio[1:] < 1.1) and ratio[0] > ratio[1:].max()
+assert np.all((0.4 < eff) & (eff < 0.65))
+assert np.all((1.0 < ratio[1:]) & (ratio[1:] < 1.03)) and 1.25 < ratio[0] < 1.6
+assert np.all((0.5 < worse[1:]) & (worse[1:] < 0.8))
+assert slopes["Z"] < slopes["Z, J >= 500"] and res["z_rel_rmse"][0] > 0.08
+assert 0.02 < res["z_rel_rmse"][1] < 0.035
 assert res["known_failures"][1:].sum() == res["free_failures"][1:].sum() == 0
 assert res["ml_failures"].sum() == 0 and same_fail
 assert len(failed_reps) > 0 and still == len(failed_reps)
-assert inflation.max() < 1.02 and np.abs(corr).max() < 0.3
+assert inflation.max() < 1.01 and np.abs(corr).max() < 0.2
 for v in styles:  # the measured J x MSE agrees with the theory within 20% from J = 500 on
     assert np.all(np.abs(J[1:] * res[f"{v}_mse"][1:] / theory[v] - 1) < 0.2), v
 assert 1.8 < theory["known"] / theory["ml"] < 2.3
 assert S_free[8, 8] < np.diag(S_free)[:8].min() and np.linalg.inv(-H)[8, 8] / S_free[8, 8] > 5
 mc_theory = np.array([np.trace(nce_covariance(n)[:8, :8]) / 4 for n in nus])
-assert np.all(np.diff(mc[:, 0]) < 0) and np.all(np.abs(mc[:, 0] / mc_theory - 1) < 0.25)
+assert np.all(np.diff(mc[:, 0]) < 0) and np.all(np.abs(mc[:, 0] - mc_theory) < 3 * mc[:, 1])
 assert curve[-1] / theory["ml"] < 1.05
 # sphinx_gallery_end_ignore
 
@@ -255,33 +259,39 @@ assert curve[-1] / theory["ml"] < 1.05
 # **The effect of J.** The error of NCE falls like :math:`1/J`: the fitted slopes
 # are close to :math:`-1`, and from :math:`J = 500` on :math:`J\times\mathrm{MSE}`
 # stays within 20% of the limits that Theorem 3 of :cite:`gutmann2012nce` predicts
-# for a consistent, asymptotically normal estimator (26.5 for NCE, 13.2 for ML,
-# printed above; the dotted lines). The MSE of :math:`\hat Z` falls at about the
+# for a consistent, asymptotically normal estimator (26.5 and 26.6 for NCE with
+# :math:`Z` known and free, 13.2 for ML, printed above; the dotted lines). The MSE of
+# :math:`\hat Z` falls at about the
 # same rate from :math:`J = 500` on (relative error 2.7% at :math:`J = 500`, 0.7% at
 # :math:`J = 5000`); over all six sizes its slope is steeper because at
 # :math:`J = 100` :math:`\hat Z` is poor (11% off). Small samples also bring
 # failures: a few runs at :math:`J = 100`, none from :math:`J = 500` on. They are not
 # the optimiser's fault: started at the true means on the same data, BFGS ends in a
-# failed configuration again: with 100 data and 100 noise points, the maxima of the
-# NCE objective itself put two estimates near one true mean, while the likelihood of
+# failed configuration again: with 100 data and 100 noise points, the maximum of the
+# NCE objective nearest the true means already puts two estimates near one true mean,
+# while the likelihood of
 # the same data (ML column) never fails.
 #
 # **NCE against ML.** Over the whole range ML's MSE is about half of NCE's: with
 # as many noise as data samples, NCE extracts roughly as much about the means as ML
 # does from half the data. The factor is fixed, not a change of rate, and the theory
-# gives it per coordinate (1.6 to 2.5, printed above). It is the price of never
-# evaluating or sampling the normaliser, and what lowers it is the *amount* of
-# noise: the :math:`\nu` sweep falls from about 60 at :math:`\nu = 1/4` towards the ML
-# floor of 13.2 (16 at :math:`\nu = 10`, the theory reaching ML within 5% by
-# :math:`\nu = 100`), with the Monte Carlo points on the theory's curve. Moving the
-# noise closer to the data does not help by itself at :math:`\nu = 1`: with
+# gives it per coordinate (1.6 to 2.5, printed above). It is the price of replacing
+# the likelihood by a classification against one noise sample per data point, with or
+# without :math:`Z` known (the two limits differ by half a per cent), and what lowers
+# it is the *amount* of noise: the :math:`\nu` sweep falls from about 60 at :math:`\nu
+# = 1/4` towards the ML
+# floor of 13.2 (:math:`16.0\pm0.8` measured and 14.7 by the theory at :math:`\nu = 10`,
+# the theory reaching ML within 5% by :math:`\nu = 100`), with the Monte Carlo points
+# within three standard errors of the theory's curve. Even noise equal to the data
+# would not help at :math:`\nu = 1`: with
 # :math:`p_n = p_d`, :math:`P_\nu = \nu/(1+\nu)` is constant, :math:`\mathcal I_\nu =
 # \frac{\nu}{1+\nu}F` and :math:`\Sigma_{\boldsymbol\mu} = (1 + 1/\nu)F^{-1}`, exactly
 # twice ML's variance at :math:`\nu = 1`, about what the handout's broad Gaussian
 # noise already gives (ratio of traces 26.5 / 13.2).
 #
 # **The effect of an unknown Z.** Almost none from :math:`J = 500` on: the
-# free-:math:`Z` MSE is 1 to 2% above the known-:math:`Z` MSE. The free fit is
+# free-:math:`Z` MSE is 1 to 2% above the known-:math:`Z` MSE (the theory says half a per
+# cent; the difference is within the Monte Carlo error of 50 runs). The free fit is
 # worse in most runs (54 to 76% of them), but only slightly. Theorem 3 explains
 # why: in :math:`\Sigma`, :math:`\log\hat Z` is only weakly correlated with the means
 # (:math:`|\rho|\le 0.19`), so freeing it inflates their asymptotic variances by

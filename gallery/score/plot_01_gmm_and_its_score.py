@@ -19,8 +19,8 @@ the density and the score field.
 #
 # The mixture :math:`p(\mathbf x) = \pi\,\mathcal N(\mathbf x;\boldsymbol\mu_1,\sigma^2 I)
 # + (1-\pi)\,\mathcal N(\mathbf x;\boldsymbol\mu_2,\sigma^2 I)` with :math:`\pi = 0.2`
-# is sampled ancestrally: draw the component label :math:`c\sim\mathrm{Bernoulli}`
-# (1 with probability :math:`\pi`), then
+# is sampled ancestrally: draw the component label :math:`c = 1` with probability
+# :math:`\pi`, else :math:`c = 2`, then
 # :math:`\mathbf x = \boldsymbol\mu_c + \sigma\mathbf z`,
 # :math:`\mathbf z\sim\mathcal N(\mathbf 0, I)`. The marginal of :math:`\mathbf x` is
 # exactly the mixture. :meth:`probmods.gmm.GMMDist.sample` takes the standard

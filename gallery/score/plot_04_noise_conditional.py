@@ -100,8 +100,13 @@ weighted = np.array(weighted)
 spread_ssm = np.abs(weighted[:, 0]).max() / np.abs(weighted[:, 0]).min()
 spread_dsm = weighted[:, 1].max() / weighted[:, 1].min()
 print(f"largest / smallest |weighted level loss|: SSM {spread_ssm:.0f}, DSM {spread_dsm:.1f}")
+alt = np.abs(weighted[:, 0]) * (sigmas**2 + 1) / sigmas**2  # SSM levels weighted by sigma^2 + 1
+print(
+    f"with the weight sigma^2 + 1 instead, the SSM levels range from {alt.min():.2f} to {alt.max():.2f}"
+)
 # sphinx_gallery_start_ignore
-assert spread_ssm > 50 and spread_dsm < 10 and weighted[:, 1].max() < 1
+assert 70 < spread_ssm < 130 and spread_dsm < 10 and weighted[:, 1].max() < 1
+assert alt.max() / alt.min() < 1.3
 assert np.all(np.diff(np.abs(weighted[4:, 0])) < 0)
 # sphinx_gallery_end_ignore
 
@@ -112,7 +117,7 @@ assert np.all(np.diff(np.abs(weighted[4:, 0])) < 0)
 # all those of sliced score matching: below :math:`\sigma\approx 1` the weighted SSM
 # level loss shrinks with :math:`\sigma^2`, and the smallest level counts about 1% as
 # much as the largest (ratio printed above). A weight :math:`\sigma^2 + 1` would
-# equalise SSM's levels here; we keep the handout's :math:`\sigma^2` and read its
+# equalise SSM's levels here (printed); we keep the handout's :math:`\sigma^2` and read its
 # consequence off the errors below.
 
 # %%
@@ -142,7 +147,9 @@ ax.set(xlabel="step", ylabel="annealed SSM loss", title="first 1000 steps")
 # Data perturbed at level :math:`\sigma_i` follow the same mixture with standard
 # deviation :math:`\tilde\sigma_i = \sqrt{\sigma_i^2 + 1}`, whose exact score
 # :meth:`probmods.gmm.GMMDist.score` gives. Each panel shows the learned field
-# (blue) over the exact one (grey) on the :math:`20\times20` grid, with the relative
+# (blue, translucent) over the exact one (grey, wider) on the :math:`20\times20` grid,
+# each panel to its own scale (the longest exact arrow spans one grid spacing; the
+# scores shrink steeply as :math:`\sigma` grows), with the relative
 # error weighted by the noisy density,
 # :math:`\mathbb E_{q_{\sigma_i}}\lVert s_\theta - \nabla\log q_{\sigma_i}\rVert /
 # \mathbb E_{q_{\sigma_i}}\lVert\nabla\log q_{\sigma_i}\rVert`, estimated on 5000
@@ -160,12 +167,17 @@ for ax, s in zip(axes.ravel(), sigmas, strict=True):
         e = (cond_net(xs, float(s)) - gmm.score(xs, s_eff)).norm(dim=1).mean()
         rel.append((e / gmm.score(xs, s_eff).norm(dim=1).mean()).item())
     true = gmm.score(qp, s_eff).numpy()
-    arrow_scale = np.linalg.norm(true, axis=1).max() / (16 / 19)  # per level: see the text
-    score_field(ax, q.points, true, arrow_scale, color="0.6")
-    score_field(ax, q.points, learned, arrow_scale, color="C0")
+    spacing = q.xs[1] - q.xs[0]
+    arrow_scale = np.linalg.norm(true, axis=1).max() / spacing  # each panel its own scale
+    score_field(ax, q.points, true, arrow_scale, color="0.4", width=0.006)
+    score_field(ax, q.points, learned, arrow_scale, color="C0", alpha=0.6, width=0.004)
     ax.set_title(f"$\\sigma$ = {s:.2f}: rel. err {rel[-1]:.2f}", fontsize=9)
 for s, r in zip(sigmas, rel, strict=True):
     print(f"sigma = {s:6.3f} (sigma~ = {np.sqrt(s**2 + 1):6.3f}): relative error {r:.3f}")
+# sphinx_gallery_start_ignore
+assert 0.05 < rel[0] < 0.15 and max(rel[:6]) < 0.15
+assert np.all(np.diff(rel[5:]) > 0) and int(np.argmax(rel)) == len(rel) - 1 and rel[-1] > 3 * rel[0]
+# sphinx_gallery_end_ignore
 
 # %%
 # The matching densities :math:`p(\mathbf x;\tilde\sigma)` at the two extremes:
@@ -181,19 +193,18 @@ for ax, s in zip(axes[0], (sigmas[0], sigmas[-1]), strict=True):
 # **The extremes.** At :math:`\sigma_1 = 10` (:math:`\tilde\sigma\approx10.05`) the
 # smoothed density is one broad bump centred between the modes, nearer the heavy
 # one; its score is a smooth, almost linear pull towards that centre everywhere in
-# the square, and the network matches it to about 10%, because at this level the
-# noisy training samples cover the whole square. At :math:`\sigma_L = 0.1`
+# the square, and the network matches it to about 10% (its error is about as small
+# down to :math:`\sigma\approx 0.8`). At :math:`\sigma_L = 0.1`
 # (:math:`\tilde\sigma\approx1.005`) the target is the original two-mode mixture
 # and the fit is much worse: the density-weighted relative error grows steadily
 # as :math:`\sigma` falls below 1 and is largest at the last level (table above).
 # Two reasons: the weight :math:`\lambda(\sigma)=\sigma^2` gives the small levels
 # little say in the loss (the smallest about 1% of the largest, first table), and
 # the network must output :math:`\sigma\,s`, a small number, whose errors the
-# division by :math:`\sigma` then magnifies; the sliced trace estimate is also
-# noisiest there. Annealed sampling is tolerant of this: the
-# large levels, where the model is accurate, decide which mode a chain ends in,
+# division by :math:`\sigma` then magnifies. Annealed sampling is tolerant of this:
+# the large levels, where the model is accurate, decide which mode a chain ends in,
 # and the small levels only move chains within a mode (below, the final spread
-# around each mode shows what the inaccuracy costs).
+# around each mode, beside the same schedule run with the exact scores).
 #
 # Annealed Langevin with the learned scores
 # -----------------------------------------
@@ -215,13 +226,25 @@ init, gen = uniform_start(1280, box=8.0, seed=0)
 levels = annealed_langevin(learned_score, init, sigmas, epsilon=5e-4, T=100, generator=gen)
 w12 = mode_weights(levels[-1], gmm.means)
 print(f"annealed Langevin, learned conditional score: mode weights {np.round(w12, 3)}")
-final = levels[-1]
-for k, mu in enumerate(gmm.means.float()):
-    near = (final - mu).norm(dim=1) < 4
-    print(
-        f"samples near mode {k + 1}: per-coordinate std {final[near].std(0).numpy().round(3)} "
-        f"(true 1), mean {final[near].mean(0).numpy().round(2)}"
-    )
+init, gen = uniform_start(1280, box=8.0, seed=0)
+exact_levels = annealed_langevin(
+    lambda x, s: gmm.score(x, float(np.sqrt(s**2 + 1))),
+    init,
+    sigmas,
+    epsilon=5e-4,
+    T=100,
+    generator=gen,
+)
+w12x = mode_weights(exact_levels[-1], gmm.means)
+print(f"the same schedule with the exact noisy scores: mode weights {np.round(w12x, 3)}")
+for label, final in (("learned", levels[-1]), ("exact", exact_levels[-1].float())):
+    for k, mu in enumerate(gmm.means.float()):
+        near = (final - mu).norm(dim=1) < 4
+        print(
+            f"{label:7s} scores, samples near mode {k + 1}: per-coordinate std "
+            f"{final[near].std(0).numpy().round(3)} (true 1), "
+            f"mean {final[near].mean(0).numpy().round(2)}"
+        )
 fig, axes = panels(2, 5, size=2.4)
 for ax, s, xs in zip(axes.ravel(), sigmas, levels, strict=True):
     scatter_samples(
@@ -268,11 +291,15 @@ for label, w in (
     ("T5  annealed Langevin, true scores", w5),
     ("T9  Langevin, learned score (SSM)", w9),
     ("T12 annealed Langevin, learned conditional score", w12),
+    ("    the T12 schedule with the exact noisy scores", w12x),
 ):
     print(f"{label:48s} {w[0]:9.3f} {w[1]:8.3f}")
 print(f"(binomial standard error of a weight with 1280 samples: {se:.3f})")
 plt.show()
 assert abs(w12[0] - 0.2) < 0.06 and abs(w9[0] - 0.5) < 0.1
+# sphinx_gallery_start_ignore
+assert abs(w12[0] - w12x[0]) < 3 * se and abs(w5[0] - 0.2) < 3 * se
+# sphinx_gallery_end_ignore
 
 # %%
 # Discussion
@@ -280,11 +307,13 @@ assert abs(w12[0] - 0.2) < 0.06 and abs(w9[0] - 0.5) < 0.1
 #
 # Without annealing, the learned score (T9) fails like the true one (T4): the
 # weights follow the split of the uniform start, about half and half. With
-# annealing, the learned noise-conditional model (T12) recovers weights close to
-# 0.2 / 0.8, like the exact annealed sampler (T5). Two things make this work. At
+# annealing, the learned noise-conditional model (T12) comes close to 0.2 / 0.8, and
+# within sampling error of the same schedule run with the exact noisy scores: the
+# remaining gap to 0.2 belongs to the schedule (T12's levels and steps), not to the
+# network; T5's schedule with exact scores lands closer. Two things make this work. At
 # the large noise levels the smoothed density is unimodal and its score carries the
-# information about the weights over the whole square, and it is precisely there
-# that the network is accurate, because noisy training samples cover the square.
+# information about the weights over the whole square, and it is there that the
+# network is accurate (table of errors).
 # At the small levels, where the learned score is only reliable near the modes, the
 # chains are already near a mode. Multiple noise levels thus solve both problems of
 # the previous page at once: slow mixing between modes, and inaccurate scores in
