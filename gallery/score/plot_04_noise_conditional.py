@@ -102,7 +102,8 @@ spread_dsm = weighted[:, 1].max() / weighted[:, 1].min()
 print(f"largest / smallest |weighted level loss|: SSM {spread_ssm:.0f}, DSM {spread_dsm:.1f}")
 alt = np.abs(weighted[:, 0]) * (sigmas**2 + 1) / sigmas**2  # SSM levels weighted by sigma^2 + 1
 print(
-    f"with the weight sigma^2 + 1 instead, the SSM levels range from {alt.min():.2f} to {alt.max():.2f}"
+    f"with the weight sigma^2 + 1 instead, the SSM levels range from {alt.min():.2f} "
+    f"to {alt.max():.2f}"
 )
 # sphinx_gallery_start_ignore
 assert 70 < spread_ssm < 130 and spread_dsm < 10 and weighted[:, 1].max() < 1
