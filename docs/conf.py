@@ -33,8 +33,11 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "myst_parser",
     "sphinxcontrib.bibtex",
+    "sphinx_copybutton",  # a copy button on code cells (its JavaScript is served from _static)
     "taskmap",
 ]
+# copy commands without prompts or printed output
+copybutton_exclude = ".linenos, .gp, .go"
 
 bibtex_bibfiles = ["references.bib"]
 bibtex_default_style = "unsrt"
