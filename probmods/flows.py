@@ -557,6 +557,8 @@ def fit_toy_flow(dist_type: str, num_samples: int = 1500, num_layers: int = 4, e
 
     if test_seed == 0:
         raise ValueError("test_seed must differ from the training data's seed 0")
+    if check_positive_int(num_test, "num_test") < 2:
+        raise ValueError(f"num_test must be at least 2 (a standard error needs two points), got {num_test}")
     torch.manual_seed(torch_seed)
     data = ToyDataset(dist_type, num_samples=num_samples, num_gaussians=num_gaussians)
     model = CouplingFlow(num_layers=num_layers)
@@ -604,6 +606,8 @@ def plot_fits(fits, labels, grid, num_samples: int = 1000, seed: int = 0, exact=
     """
     from .plotting import density_image, panels, scatter_samples
 
+    if len(fits) == 0:
+        raise ValueError("fits must hold at least one FlowFit")
     if len(fits) != len(labels):
         raise ValueError(f"labels must have one entry per fit ({len(fits)}), got {len(labels)}")
     num_samples = check_positive_int(num_samples, "num_samples")
@@ -689,6 +693,8 @@ def plot_losses(fits, label: str = "model", relative: bool = False, ylim=None):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
+    if not isinstance(fits, dict) or len(fits) == 0:
+        raise ValueError("fits must be a non-empty dict of value -> FlowFit")
     for key, f in fits.items():
         shift = f.entropy if relative else 0.0
         ax.plot(np.asarray(f.train_losses) - shift, lw=1.2, label=f"{label} = {key}, train")

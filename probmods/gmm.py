@@ -181,6 +181,8 @@ def mode_weights(samples, means, max_distance: float | None = None) -> np.ndarra
     mu = np.asarray(means.detach().cpu() if isinstance(means, torch.Tensor) else means, dtype=float)
     if x.ndim != 2 or mu.ndim != 2 or x.shape[1] != mu.shape[1]:
         raise ValueError(f"samples (n, d) and means (M, d) must agree, got {x.shape} and {mu.shape}")
+    if len(x) == 0 or len(mu) == 0:
+        raise ValueError(f"samples and means must not be empty, got {x.shape} and {mu.shape}")
     finite = np.all(np.isfinite(x), axis=1)
     d = np.sqrt(((np.where(finite[:, None], x, 0.0)[:, None, :] - mu[None]) ** 2).sum(-1))
     nearest = np.argmin(d, axis=1)

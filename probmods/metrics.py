@@ -2,7 +2,6 @@ r"""Distances between samples, for judging samplers against exact samples."""
 
 from __future__ import annotations
 
-import numpy as np
 from scipy.spatial.distance import cdist
 
 from ._checks import as_points

@@ -81,3 +81,24 @@ def test_numpy_integer_seeds_are_accepted_where_seeds_are():
     assert torch.equal(add_noise(x, 0.1, seed=np.int64(7)), add_noise(x, 0.1, seed=7))
     with pytest.raises(TypeError, match="seed"):
         add_noise(x, 0.1, seed=7.0)
+
+
+def test_empty_and_malformed_containers_fail_clearly():
+    """Inputs that used to end in StopIteration, IndexError or NaN now name the argument."""
+    from probmods.ebm.data import train_test_split
+    from probmods.ebm.pretrained import export_energy
+    from probmods.flows import fit_toy_flow, plot_fits, plot_losses
+    from probmods.gmm import mode_weights
+
+    with pytest.raises(ValueError, match="samples and means must not be empty"):
+        mode_weights(np.zeros((0, 2)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="labels must be one-dimensional"):
+        train_test_split(np.zeros((10, 2)))
+    with pytest.raises(ValueError, match="fits must be a non-empty dict"):
+        plot_losses({})
+    with pytest.raises(ValueError, match="fits must hold at least one"):
+        plot_fits([], [], None)
+    with pytest.raises(ValueError, match="num_test must be at least 2"):
+        fit_toy_flow("Moons", num_test=1, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="kind"):
+        export_energy([], kind="bogus")

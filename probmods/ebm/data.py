@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._checks import check_positive_int
+from .._checks import check_positive_int, check_seed
 
 __all__ = ["load_digits", "train_test_split"]
 
@@ -41,7 +41,9 @@ def train_test_split(labels, per_class: int = 100, seed: int = 0):
     """
     per_class = check_positive_int(per_class, "per_class")
     y = np.asarray(labels)
-    rng = np.random.default_rng(seed)
+    if y.ndim != 1:
+        raise ValueError(f"labels must be one-dimensional (one label per image), got shape {y.shape}")
+    rng = np.random.default_rng(check_seed(seed))
     test = []
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)

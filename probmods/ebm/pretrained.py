@@ -163,6 +163,8 @@ def export_energy(snapshots, out: str | Path | None = None, kind: str = "ema") -
     """
     from .train import TrainConfig
 
+    if kind not in ("ema", "net"):
+        raise ValueError(f"unknown kind {kind!r}; expected one of 'ema', 'net'")
     states = [torch.load(Path(s), weights_only=True) for s in snapshots]
     if not states:
         raise ValueError("snapshots must name at least one file")
