@@ -128,6 +128,65 @@ def downloads(session):
             session.log(f"ran {script.relative_to(ROOT)} standalone")
 
 
+def _lowest_pins(extra: str | None = None) -> list[str]:
+    """``name==version`` for every ``name>=version`` runtime dependency (and of ``extra``)."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = list(project["dependencies"]) + list(project["optional-dependencies"].get(extra, []) if extra else [])
+    pins = []
+    for dep in deps:
+        m = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][0-9.]*)", dep.replace(" ", ""))
+        if m is None:
+            raise ValueError(f"pyproject.toml: {dep!r} is not of the form name>=version")
+        if m.group(1) != "torch":
+            pins.append(f"{m.group(1)}=={m.group(2)}")
+    return pins
+
+
+# One example per library module, run as a reader runs a download (the fast page of each chapter
+# that imports the module): kde, datasets, grids, flows, gmm, mcmc, metrics, plotting, estimation,
+# score and the ebm package (whose model page draws the boxplot that needs matplotlib >= 3.10).
+MINIMUM_EXAMPLES = [
+    "kde/plot_01_three_densities.py",
+    "flows/plot_03_coupling_flow.py",
+    "langevin/plot_02_step_size.py",
+    "ebm/plot_01_model.py",
+    "estimation/plot_02_nce.py",
+    "score/plot_01_gmm_and_its_score.py",
+]
+
+
+@nox.session
+def minimum(session):
+    """The lowest declared version of every runtime dependency: the tests and one example per module.
+
+    Installs ``name==version`` for each ``name>=version`` of ``pyproject.toml`` (the test
+    extra at its lowest too), then runs the test suite and the examples of
+    ``MINIMUM_EXAMPLES`` from a temporary directory, as scikit-learn tests its minimum
+    dependencies. PyTorch is the exception: only the pinned CPU build lies on this project's
+    machines (PyPI's older wheels are the CUDA builds), so it stays at ``PROBMODS_TORCH``.
+    """
+    import tempfile
+
+    session.install(TORCH)
+    session.install(*_lowest_pins("test"))
+    session.install("--no-deps", "-e", ".")
+    session.run("python", "-c", "import numpy, scipy, matplotlib, sklearn, torch; "
+                "print('numpy', numpy.__version__, 'scipy', scipy.__version__, 'matplotlib', "
+                "matplotlib.__version__, 'scikit-learn', sklearn.__version__, 'torch', torch.__version__)")
+    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs, env=ENV)
+    for rel in MINIMUM_EXAMPLES:
+        script = ROOT / "gallery" / rel
+        with tempfile.TemporaryDirectory() as tmp:
+            dst = Path(tmp) / script.name
+            shutil.copy(script, dst)
+            with session.chdir(tmp):
+                session.run("python", dst.name, env={**ENV, "TQDM_DISABLE": "1"}, silent=True)
+            session.log(f"ran {rel} standalone at the lowest versions")
+
+
 @nox.session
 def lint(session):
     """Static checks with ruff."""

@@ -23,14 +23,11 @@ def restores_torch_threads(fn):
     so the benchmarks that follow in the same process measure with the default."""
     import functools
 
-    import torch
+    from probmods.utils import torch_threads
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        threads = torch.get_num_threads()
-        try:
+        with torch_threads(None):
             return fn(*args, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
 
     return wrapper

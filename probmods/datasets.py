@@ -55,6 +55,16 @@ class GaussianMixture2D:
         Common standard deviation of every component (per coordinate).
     weights : array_like, shape (M,), optional
         Mixture weights (non-negative, summing to one); equal by default.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from probmods.datasets import GaussianMixture2D
+    >>> gmm = GaussianMixture2D([[0.0, 0.0], [3.0, 0.0]], sigma=1.0)
+    >>> gmm.sample(4, seed=0).shape
+    (4, 2)
+    >>> float(gmm.pdf([[0.0, 0.0]])[0])  # (1 + e^{-4.5}) / (4 pi)
+    0.0804...
     """
 
     def __init__(self, means, sigma, weights=None):

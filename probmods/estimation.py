@@ -384,15 +384,8 @@ def mala_gmm(x0, means, L: int, noise_scale: float = MALA_NOISE, rng=None, sigma
     eps = eps_from_noise(check_positive(noise_scale, "noise_scale"))
     target = gmm_target(means, sigma)
     generator = _torch_generator(_rng(rng))
-    # The chains are tiny tensors: intra-op threads only add synchronisation, which
-    # on a busy machine made every step ~100x slower (measured: 32 ms vs 0.2 ms for
-    # 100 chains with 2 threads vs 1 on a loaded 2-core machine). Run single-threaded.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        res = sample(torch.from_numpy(x0.copy()), target, eps, L, method="mala", thin=thin, generator=generator)
-    finally:
-        torch.set_num_threads(n_threads)
+    # tiny chains: sample() runs them on one intra-op thread (probmods.utils.torch_threads)
+    res = sample(torch.from_numpy(x0.copy()), target, eps, L, method="mala", thin=thin, generator=generator)
     traj = res.trajectory.numpy() if res.trajectory is not None else None
     return MALAResult(res.state.position.numpy(), res.acceptance_rate.numpy(), traj)
 

@@ -43,6 +43,17 @@ def energy_distance(x, y) -> float:
     -------
     float
         :math:`D^2` (can be slightly negative by sampling noise when P = Q).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from probmods.metrics import energy_distance
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(500, 2)), rng.normal(size=(500, 2))
+    >>> abs(energy_distance(x, y)) < 0.02  # same distribution
+    True
+    >>> energy_distance(x, y + 1.0) > 0.5  # shifted by one unit
+    True
     """
     x = as_points(x, "x", dim=None)
     y = as_points(y, "y", dim=x.shape[1])

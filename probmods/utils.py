@@ -1,13 +1,14 @@
-"""Small utilities: reproducible seeding, progress bars for the terminal."""
+"""Small utilities: reproducible seeding, torch's thread count, progress bars for the terminal."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
 
 import numpy as np
 
-__all__ = ["seed_everything", "progress_bar"]
+__all__ = ["seed_everything", "torch_threads", "progress_bar"]
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -26,6 +27,48 @@ def seed_everything(seed: int = 0) -> None:
     except ImportError:  # pragma: no cover - torch is a dependency
         return
     torch.manual_seed(int(seed))
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None = 1):
+    """Run a block with ``n`` intra-op torch threads, restoring the previous count afterwards.
+
+    The one place that changes :func:`torch.set_num_threads` temporarily (samplers over tiny
+    tensors, the tests, the benchmarks): on a loaded 2-core machine a second intra-op thread
+    only adds synchronisation to small kernels (measured: 32 ms against 0.2 ms per MALA step
+    of 100 two-dimensional chains).
+
+    Parameters
+    ----------
+    n : int or None, default 1
+        Threads inside the block; ``None`` keeps the current count (and still restores it,
+        so a block may change it itself).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from probmods.utils import torch_threads
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    import torch
+
+    from ._checks import check_positive_int
+
+    if n is not None:
+        n = check_positive_int(n, "n")
+    old = torch.get_num_threads()
+    if n is not None and n != old:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != old:
+            torch.set_num_threads(old)
 
 
 def _terminal(stream) -> bool:

@@ -1,6 +1,7 @@
 import matplotlib
 import pytest
-import torch
+
+from probmods.utils import torch_threads
 
 matplotlib.use("Agg")
 
@@ -9,7 +10,5 @@ matplotlib.use("Agg")
 def one_thread():
     """One intra-op torch thread for every test module: the tensors are small, and on a
     loaded 2-core machine a second thread makes them many times slower. Restored after."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+    with torch_threads(1):
+        yield

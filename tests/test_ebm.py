@@ -123,6 +123,41 @@ def test_posterior_term_runs_and_moves_chains_from_the_data():
     assert all(p.requires_grad for p in t.net.parameters())
 
 
+class _Quadratic(torch.nn.Module):
+    """E(x) = |x - m|^2 / (2 s^2): the exact energy of N(m, s^2 I)."""
+
+    def __init__(self, m, s):
+        super().__init__()
+        self.m, self.s = m, s
+
+    def forward(self, x):
+        return ((x - self.m) ** 2).flatten(1).sum(1) / (2 * self.s**2)
+
+
+@pytest.mark.parametrize("scale, zero", [(1.0, True), (2.0, False), (0.5, False)])
+def test_dsm_anchor_vanishes_exactly_at_the_smoothed_datas_score(scale, zero):
+    """All training images equal m: the data smoothed at sigma is N(m, sigma^2 I), whose energy
+    makes the denoising-score-matching loss exactly 0; a wrong scale does not."""
+    sigma = 0.05
+    m = torch.rand(1, 1, 28, 28)
+    t = Trainer(TrainConfig(**{**SMALL, "dsm_weight": 1.0, "dsm_batch": 4, "dsm_sigmas": (sigma, sigma)}),
+                images=m.expand(16, 1, 28, 28).clone())
+    t.energy = _Quadratic(m, sigma * scale)
+    loss = t._dsm_loss().item()
+    assert (loss < 1e-10) == zero
+    if not zero:  # sigma grad E - n = n (1/scale^2 - 1): |n|^2 (1/scale^2 - 1)^2 / D in expectation
+        assert loss == pytest.approx((1 / scale**2 - 1) ** 2, rel=0.2)
+
+
+def test_dsm_term_trains_and_is_off_by_default():
+    torch.manual_seed(0)
+    assert _trainer()._dsm_loss().item() == 0.0
+    t = Trainer(TrainConfig(**{**SMALL, "dsm_weight": 1e-3, "dsm_batch": 4}), images=torch.rand(32, 1, 28, 28))
+    rec = t.step()
+    assert np.isfinite(rec["dsm"]) and rec["dsm"] > 0
+    assert all(p.grad is not None for p in list(t.net.parameters())[:-1])
+
+
 def test_a_new_run_starts_from_another_runs_checkpoint(tmp_path):
     a = _trainer()
     a.step()

@@ -63,14 +63,18 @@ def test_written_chapters_answer_all_their_tasks():
 
 def test_every_example_names_its_tasks_and_has_a_title():
     supporting = load_tasks().get("supporting", {})
-    for name in supporting:
+    beyond = load_tasks().get("beyond", {})
+    for name in [*supporting, *beyond]:
         assert (ROOT / "gallery" / name).exists(), name
+    assert not set(supporting) & set(beyond)
     for path in (ROOT / "gallery").rglob("plot_*.py"):
         text = path.read_text()
         rel = path.relative_to(ROOT / "gallery").as_posix()
-        assert re.search(ID, text), path  # every page says which tasks it answers or supports
+        assert re.search(ID, text), path  # every page says which tasks it answers, supports or extends
         has_marker = bool(re.search(r"^#\s*\.\. task::", text, flags=re.M))
-        assert has_marker != (rel in supporting), path
+        has_beyond = bool(re.search(r"^(#\s*)?\.\. beyond:: \S", text, flags=re.M))
+        assert has_beyond == (rel in beyond), path  # a beyond page is marked and listed
+        assert has_marker != (rel in supporting or rel in beyond), path
         assert text.startswith('r"""') or text.startswith('"""'), path
     for chapter in (ROOT / "gallery").iterdir():
         if chapter.is_dir() and not chapter.name.startswith((".", "_")):

@@ -3,7 +3,10 @@
 * ``.. task:: HW1-I-T3`` (one or more IDs) marks the section of an example that
   answers a task. It renders as a small badge and becomes a link target.
 * ``.. taskmap::`` renders the table of every task in ``taskmap_file`` with links
-  to every section that answers it.
+  to every section that answers it, then the table of the pages that go beyond the
+  handout (the ``[beyond]`` table of ``taskmap_file``).
+* ``.. beyond:: text`` marks an example that answers no task but extends one with
+  what the best teaching material on the method shows; it renders as a badge.
 
 The build warns (an error under ``-W``) when a marker names an ID that the task
 file does not list, or when a chapter that exists (a folder of the gallery)
@@ -86,6 +89,33 @@ class TaskDirective(SphinxDirective):
             )
         target["probmods_target"] = target_id
         return [target, badge]
+
+
+class BeyondDirective(SphinxDirective):
+    """``.. beyond:: text``: this page goes beyond the handout (listed in ``[beyond]``)."""
+
+    required_arguments = 1
+    final_argument_whitespace = True
+    has_content = False
+
+    def run(self):
+        data = _load(self.env.app)
+        rel = _gallery_rel(self.env.docname)
+        if rel not in data.get("beyond", {}):
+            logger.warning("page %s has a beyond marker but is not in the [beyond] table of %s", rel,
+                           self.config.taskmap_file, location=self.get_location())
+        badge = nodes.container(classes=["probmods-task", "probmods-beyond"])
+        para = nodes.paragraph()
+        para += nodes.strong(text="Beyond the handout")
+        para += nodes.Text(" — " + self.arguments[0].strip())
+        badge += para
+        return [badge]
+
+
+def _gallery_rel(docname: str) -> str:
+    """``auto_examples/kde/plot_04_x`` -> ``kde/plot_04_x.py`` (the key of the [beyond] table)."""
+    parts = docname.split("/")
+    return "/".join(parts[1:]) + ".py" if parts and parts[0] == "auto_examples" else docname
 
 
 class TaskMapDirective(SphinxDirective):
@@ -193,7 +223,32 @@ def _resolve(app, doctree, fromdocname):
                 cell += nodes.paragraph("", "", nodes.emphasis(text=status))
             row += cell
             tbody += row
-        node.replace_self(table)
+        beyond = data.get("beyond", {})
+        if not beyond:
+            node.replace_self(table)
+            continue
+        section = nodes.container(classes=["probmods-beyond-map"])
+        section += nodes.rubric(text="Beyond the handout")
+        section += nodes.paragraph(text="Pages that answer no task but extend one with what the best teaching "
+                                        "material on the method shows.")
+        blist = nodes.bullet_list()
+        for rel, text in beyond.items():
+            docname = "auto_examples/" + rel[: -len(".py")]
+            item = nodes.list_item()
+            para = nodes.paragraph()
+            if docname in app.env.titles:
+                uri = app.builder.get_relative_uri(fromdocname, docname)
+                ref = nodes.reference("", "", refuri=uri, internal=True)
+                ref += [child.deepcopy() for child in app.env.titles[docname].children]
+                para += ref
+            else:
+                logger.warning("[beyond] names %s, which is not a gallery page", rel)
+                para += nodes.literal(text=rel)
+            para += nodes.Text(" — " + text)
+            item += para
+            blist += item
+        section += blist
+        node.replace_self([table, section])
 
 
 def setup(app):
@@ -202,6 +257,7 @@ def setup(app):
     app.add_node(taskmap_placeholder)
     app.add_directive("task", TaskDirective)
     app.add_directive("taskmap", TaskMapDirective)
+    app.add_directive("beyond", BeyondDirective)
     app.connect("doctree-read", _record_sections)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)

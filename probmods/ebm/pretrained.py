@@ -50,6 +50,15 @@ def load_pretrained(path: str | Path | None = None) -> SamplerEnergy:
     ----------
     path : path-like, optional
         Weights file; the shipped ``energy.pt`` by default.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from probmods.ebm import load_pretrained
+    >>> energy = load_pretrained()
+    >>> x = torch.rand(3, 1, 28, 28, dtype=torch.float64)  # float64 is cast to the model's dtype
+    >>> energy(x).shape
+    torch.Size([3])
     """
     state = torch.load(Path(path) if path is not None else WEIGHTS / "energy.pt", weights_only=True)
     net = EnergyCNN(int(state["width"]))

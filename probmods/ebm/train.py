@@ -73,6 +73,9 @@ class TrainConfig:
     posterior_batch: int = 64
     posterior_steps: int = 100
     posterior_sigmas: tuple = (25 / 256, 125 / 256)  # sigma log-uniform in this range
+    dsm_weight: float = 0.0  # w of the denoising-score-matching anchor; 0 switches it off
+    dsm_batch: int = 64
+    dsm_sigmas: tuple = (0.03, 0.15)  # sigma log-uniform in this range
 
     @property
     def eps(self) -> float:
@@ -141,6 +144,8 @@ class Trainer:
             n = len(post_real)
             post_cd = e_post[:n].mean() - e_post[n:].mean()
             loss = loss + c.posterior_weight * post_cd + c.alpha * (e_post**2).mean()
+        dsm = self._dsm_loss()
+        loss = loss + c.dsm_weight * dsm
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
@@ -150,8 +155,28 @@ class Trainer:
         self.iteration += 1
         rec = {"iteration": self.iteration, "loss": loss.item(), "cd": cd.item(), "e_real": e_real.mean().item(),
                "e_fake": e_fake.mean().item(), "pixel_min": chains.min().item(), "pixel_max": chains.max().item(),
-               "reset_chains": int(bad.sum()), "posterior_cd": post_cd.item()}
+               "reset_chains": int(bad.sum()), "posterior_cd": post_cd.item(), "dsm": dsm.item()}
         return rec
+
+    def _dsm_loss(self) -> torch.Tensor:
+        r"""Denoising score matching of the sampler-facing energy at small noise.
+
+        With :math:`\tilde{\mathbf x} = \mathbf x + \sigma\mathbf n`, the loss
+        :math:`\langle\lVert\sigma\nabla E(\tilde{\mathbf x}) - \mathbf n\rVert^2\rangle / D`
+        (Vincent 2011, with Song & Ermon's weight :math:`\sigma^2`) is minimised by the score of
+        the data smoothed at :math:`\sigma`: it anchors the energy's local scale around the digits
+        (zero when switched off).
+        """
+        c = self.config
+        if c.dsm_weight <= 0:
+            return torch.zeros(())
+        x = self.images[torch.from_numpy(self.rng.choice(len(self.images), size=c.dsm_batch, replace=False))]
+        lo, hi = np.log(c.dsm_sigmas[0]), np.log(c.dsm_sigmas[1])
+        sigma = torch.from_numpy(np.exp(self.rng.uniform(lo, hi, size=c.dsm_batch))).float().view(-1, 1, 1, 1)
+        n = torch.randn(x.shape)
+        xt = (x + sigma * n).requires_grad_(True)
+        (grad,) = torch.autograd.grad(self.energy(xt).sum(), xt, create_graph=True)
+        return ((sigma * grad - n) ** 2).flatten(1).sum(1).mean() / x[0].numel()
 
     def _posterior_chains(self):
         """Clean training digits and posterior chains started at them (empty when switched off)."""
@@ -217,6 +242,9 @@ class Trainer:
         self.net.load_state_dict(state["net"])
         self.ema.load_state_dict(state["ema"])
         self.opt.load_state_dict(state["opt"])
+        if init:  # the new run's learning rate, not the saved one
+            for group in self.opt.param_groups:
+                group["lr"] = self.config.lr
         self.buffer = state["buffer"].float()
         torch.set_rng_state(state["torch_rng"])
         self.rng.bit_generator.state = json.loads(state["numpy_rng"])
@@ -245,6 +273,9 @@ def main(argv=None):
                         help="start a new run from another run's checkpoint (network, EMA, optimiser, buffer)")
     parser.add_argument("--posterior-weight", type=float, default=0.0,
                         help="weight of the posterior (conditional) CD term of a new run; 0 switches it off")
+    parser.add_argument("--dsm-weight", type=float, default=0.0,
+                        help="weight of the denoising-score-matching anchor of a new run; 0 switches it off")
+    parser.add_argument("--lr", type=float, default=None, help="Adam's learning rate of a new run")
     args = parser.parse_args(argv)
     check_positive_int(args.iterations, "iterations")
     check_positive_int(args.threads, "threads")
@@ -260,9 +291,11 @@ def main(argv=None):
         trainer.load(ckpt)
         print(f"resumed at iteration {trainer.iteration}")
     else:
-        if args.posterior_weight < 0 or not math.isfinite(args.posterior_weight):
-            parser.error("--posterior-weight must be finite and >= 0")
-        trainer = Trainer(TrainConfig(posterior_weight=args.posterior_weight))
+        for name in ("posterior_weight", "dsm_weight"):
+            if getattr(args, name) < 0 or not math.isfinite(getattr(args, name)):
+                parser.error(f"--{name.replace('_', '-')} must be finite and >= 0")
+        extra = {} if args.lr is None else {"lr": check_positive(args.lr, "lr")}
+        trainer = Trainer(TrainConfig(posterior_weight=args.posterior_weight, dsm_weight=args.dsm_weight, **extra))
         if args.init_from is not None:
             trainer.load(args.init_from, init=True)
             print(f"new run from {args.init_from} at iteration {trainer.iteration}")
