@@ -14,6 +14,8 @@ gmm
     Isotropic Gaussian mixtures in torch, with exact log-density and score.
 mcmc
     Langevin dynamics, MALA and annealed Langevin over many chains.
+diagnostics
+    Effective sample size, split-R-hat and autocorrelation of MCMC chains.
 estimation
     Maximum likelihood, contrastive divergence and noise-contrastive estimation.
 score

@@ -24,7 +24,10 @@ The backward pass of one inverse layer, with :math:`e = e^{-s}`,
     \bar s = -\bar x_b x_b + \frac{\partial L}{\partial s}\Big|_{\log\det},\quad
     \bar y_a = \bar x_a + \frac{\partial L}{\partial c},
 
-followed by ordinary backpropagation through the two MLPs. The tests check the
+followed by ordinary backpropagation through the two MLPs. With a bounded
+log-scale (``scale_bound`` :math:`c`), :math:`s = c\tanh(s_\mathrm{raw}/c)` and
+the chain rule adds one factor,
+:math:`\bar s_\mathrm{raw} = \bar s\,(1 - \tanh^2(s_\mathrm{raw}/c))`. The tests check the
 result against :func:`torch.autograd` in float64, and Adam is PyTorch's update
 rule, so training follows the autograd path up to floating-point rounding.
 """
@@ -52,6 +55,8 @@ class FlowParams:
         for layer in model.layers:
             a = int(torch.argmax(layer.mask).item())
             self.axes.append((a, 1 - a))
+        #: per layer, the bound c of a bounded log-scale, or None (the handout's layer)
+        self.bounds = [getattr(layer, "scale_bound", None) for layer in model.layers]
         self.size_per_layer = sum(int(np.prod(s)) for _, s in _SHAPES)
         self.flat = np.zeros(self.size_per_layer * len(self.axes), dtype=self.dtype)
         self.layers = self.views(self.flat)
@@ -106,13 +111,16 @@ def log_prob(params: FlowParams, y: np.ndarray) -> np.ndarray:
     """log p(y) for a batch ``y`` of shape (B, 2): inverses from the last layer, no gradient."""
     y = np.array(y, dtype=params.dtype)
     total = np.zeros(len(y), dtype=params.dtype)
-    for p, (a, b) in zip(reversed(params.layers), reversed(params.axes), strict=True):
+    for p, (a, b), bound in zip(reversed(params.layers), reversed(params.axes), reversed(params.bounds),
+                                strict=True):
         c = y[:, a]
         h1 = c[None, :, None] * p["W1"][:, None, :] + p["b1"][:, None, :]
         a1 = _leaky(h1)
         a2 = _leaky(np.matmul(a1, p["W2"].transpose(0, 2, 1)) + p["b2"][:, None, :])
         o = np.matmul(a2, p["w3"][:, :, None])[..., 0] + p["b3"][:, None]
         s = o[0] * p["sf"]
+        if bound is not None:
+            s = bound * np.tanh(s / bound)
         y[:, b] = (y[:, b] - o[1]) * np.exp(-s)
         total -= s
     return total - 0.5 * (y * y).sum(1) - _LOG_2PI
@@ -123,7 +131,8 @@ def loss_and_grad(params: FlowParams, y: np.ndarray) -> float:
     y = np.array(y, dtype=params.dtype)
     n = len(y)
     tape = []
-    for p, (a, b) in zip(reversed(params.layers), reversed(params.axes), strict=True):
+    for p, (a, b), bound in zip(reversed(params.layers), reversed(params.axes), reversed(params.bounds),
+                                strict=True):
         c = y[:, a].copy()
         h1 = c[None, :, None] * p["W1"][:, None, :] + p["b1"][:, None, :]
         a1 = _leaky(h1)
@@ -131,21 +140,28 @@ def loss_and_grad(params: FlowParams, y: np.ndarray) -> float:
         a2 = _leaky(h2)
         o = np.matmul(a2, p["w3"][:, :, None])[..., 0] + p["b3"][:, None]
         s = o[0] * p["sf"]
+        if bound is None:
+            th = None
+        else:
+            th = np.tanh(s / bound)
+            s = bound * th
         e = np.exp(-s)
         y[:, b] = (y[:, b] - o[1]) * e
-        tape.append((c, h1, a1, h2, a2, o, e, y[:, b].copy()))
-    log_det = sum(-t[5][0] * p["sf"] for t, p in zip(tape, reversed(params.layers), strict=True))
+        tape.append((c, h1, a1, h2, a2, o, s, th, e, y[:, b].copy()))
+    log_det = sum(-t[6] for t in tape)
     logp = log_det - 0.5 * (y * y).sum(1) - _LOG_2PI
     loss = -float(logp.mean())
 
     grads = params.grad_layers
     gy = y / n  # dL/dz for L = -mean(-|z|^2 / 2 + ...)
     ds_logdet = np.full(n, 1.0 / n, dtype=params.dtype)  # L contains +mean(s) through -log det
-    for (c, h1, a1, h2, a2, o, e, xb), p, g, (a, b) in zip(
+    for (c, h1, a1, h2, a2, o, _, th, e, xb), p, g, (a, b) in zip(
         reversed(tape), params.layers, grads, params.axes, strict=True
     ):
         gxb = gy[:, b]
         d_s = -gxb * xb + ds_logdet
+        if th is not None:  # s = c tanh(s_raw / c): ds/ds_raw = 1 - tanh^2
+            d_s = d_s * (1 - th * th)
         d_o = np.empty_like(o)
         d_o[0] = d_s * p["sf"]
         d_o[1] = -gxb * e

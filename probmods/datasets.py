@@ -15,7 +15,7 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
-from ._checks import as_points, check_choice, check_positive, check_positive_int
+from ._checks import as_points, check_choice, check_positive, check_positive_int, check_rng, check_seed, check_weights
 
 __all__ = [
     "GaussianMixture2D",
@@ -32,11 +32,7 @@ __all__ = [
 
 
 def _rng(seed):
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise TypeError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}")
-    return np.random.default_rng(seed)
+    return check_rng(seed, "seed")
 
 
 class GaussianMixture2D:
@@ -54,7 +50,9 @@ class GaussianMixture2D:
     sigma : float
         Common standard deviation of every component (per coordinate).
     weights : array_like, shape (M,), optional
-        Mixture weights (non-negative, summing to one); equal by default.
+        Mixture weights (non-negative, summing to one within 1e-5, then normalised
+        exactly); equal by default. Means must be finite with coordinates within
+        1e100, ``sigma`` in [1e-100, 1e100].
 
     Examples
     --------
@@ -71,14 +69,7 @@ class GaussianMixture2D:
         self.means = as_points(means, "means")
         self.sigma = check_positive(sigma, "sigma")
         m = len(self.means)
-        if weights is None:
-            weights = np.full(m, 1.0 / m)
-        weights = np.asarray(weights, dtype=float)
-        if weights.shape != (m,):
-            raise ValueError(f"weights must have shape ({m},), got {weights.shape}")
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not np.isclose(weights.sum(), 1):
-            raise ValueError("weights must be non-negative and sum to 1")
-        self.weights = weights
+        self.weights = np.full(m, 1.0 / m) if weights is None else check_weights(weights, "weights", m)
 
     def __repr__(self):
         return f"GaussianMixture2D(M={len(self.means)}, sigma={self.sigma:g})"
@@ -228,7 +219,7 @@ def kde_grid_for(name: str, n: int = 200):
     ----------
     name : {"GMM-A", "GMM-B", "Spiral"}
     n : int, default 200
-        Cells per axis.
+        Cells per axis, in [1, 100000].
 
     Returns
     -------
@@ -237,6 +228,7 @@ def kde_grid_for(name: str, n: int = 200):
     from .grids import Grid2D
 
     check_choice(name, "name", KDE_DENSITIES)
+    n = check_positive_int(n, "n")
     half = {"GMM-A": (-3.0, 5.0), "GMM-B": (-5.0, 7.0), "Spiral": (-8.5, 8.5)}[name]
     return Grid2D(half, half, n, n)
 
@@ -277,7 +269,7 @@ def sample_2d_datasets(dist_type, num_samples=1000, seed=0, num_gaussians=5):
     num_samples : int, default 1000
         Number of points.
     seed : int, default 0
-        ``random_state`` given to scikit-learn.
+        ``random_state`` given to scikit-learn: an int (Python or NumPy) in ``[0, 2**32)``.
     num_gaussians : int, default 5
         Number of Gaussians on the circle of radius 2.5 (``"GaussiansRot"`` only).
 
@@ -290,8 +282,9 @@ def sample_2d_datasets(dist_type, num_samples=1000, seed=0, num_gaussians=5):
     check_choice(dist_type, "dist_type", TOY_DATASETS)
     num_samples = check_positive_int(num_samples, "num_samples")
     num_gaussians = check_positive_int(num_gaussians, "num_gaussians")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    seed = check_seed(seed)
+    if seed >= 2**32:
+        raise ValueError(f"seed must be < 2**32 (scikit-learn's random_state), got {seed}")
     if dist_type == "Circles":
         data = make_circles(num_samples, noise=0.1, factor=0.8, random_state=seed, shuffle=True)[0]
     elif dist_type == "Moons":

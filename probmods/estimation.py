@@ -76,7 +76,19 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from ._checks import as_points, check_choice, check_positive, check_positive_int
+from ._checks import (
+    MAX_ABS,
+    as_array,
+    as_points,
+    check_choice,
+    check_container,
+    check_limits,
+    check_positive,
+    check_positive_int,
+    check_real,
+    check_rng,
+    check_seed,
+)
 
 __all__ = [
     "TRUE_MEANS",
@@ -133,11 +145,7 @@ _LOG_2PI = math.log(2 * math.pi)
 
 # --------------------------------------------------------------------------- helpers
 def _rng(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer))):
-        raise TypeError(f"rng must be an int seed, a numpy Generator or None, got {type(rng).__name__}")
-    return np.random.default_rng(rng)
+    return check_rng(rng, "rng")
 
 
 def _means(means, name: str = "means") -> np.ndarray:
@@ -231,10 +239,8 @@ def init_means(rng=None, n_components: int = 4, low: float = 0.0, high: float = 
     numpy.ndarray, shape (n_components, 2)
     """
     n_components = check_positive_int(n_components, "n_components")
-    for name, v in (("low", low), ("high", high)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-            raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
-    if not (np.isfinite(low) and np.isfinite(high)) or low >= high:
+    low, high = check_real(low, "low", -MAX_ABS, MAX_ABS), check_real(high, "high", -MAX_ABS, MAX_ABS)
+    if low >= high:
         raise ValueError(f"low and high must be finite with low < high, got {low!r}, {high!r}")
     return _rng(rng).uniform(low, high, size=(n_components, 2))
 
@@ -454,11 +460,14 @@ def _check_run_args(x_real, init, eta, max_iter, tol, window, sigma):
 def _iterate(method, step, m0, eta, max_iter, tol, window):
     """Shared loop: ``step(means) -> (update direction, samples, acceptance)``."""
     w = window
-    traj = np.empty((max_iter + 1, *m0.shape))
+    # the arrays grow by doubling, so a run that stops early costs memory for the iterations it made
+    # (max_iter = 10**9 is a bound, not an allocation)
+    cap = min(max_iter + 1, 1024)
+    traj = np.empty((cap, *m0.shape))
     traj[0] = m0
-    times = np.zeros(max_iter + 1)
-    drift = np.full(max_iter + 1, np.nan)
-    csum = np.zeros((max_iter + 2, m0.size))  # csum[k] = sum of traj[:k]
+    times = np.zeros(cap)
+    drift = np.full(cap, np.nan)
+    csum = np.zeros((cap + 1, m0.size))  # csum[k] = sum of traj[:k]
     csum[1] = m0.ravel()
     means = m0.copy()
     samples, accs, converged = np.empty((0, 2)), [], False
@@ -469,6 +478,12 @@ def _iterate(method, step, m0, eta, max_iter, tol, window):
         means = means + eta * direction
         if not np.all(np.isfinite(means)):
             raise FloatingPointError(f"{method}: the estimates became non-finite at iteration {k}; reduce eta")
+        if k >= len(traj):
+            grow = min(len(traj), max_iter + 1 - len(traj))
+            traj = np.concatenate([traj, np.empty((grow, *m0.shape))])
+            times = np.concatenate([times, np.zeros(grow)])
+            drift = np.concatenate([drift, np.full(grow, np.nan)])
+            csum = np.concatenate([csum, np.zeros((grow, m0.size))])
         traj[k] = means
         times[k] = time.perf_counter() - t0
         csum[k + 1] = csum[k] + means.ravel()
@@ -577,6 +592,7 @@ def ml_mcmc(x_real, init_means, rng=None, *, eta: float = 1.0, n_chains: int = 1
     noise_scale : float, default 0.1
         :math:`\sqrt{2\varepsilon}`.
     chain_mean : float, default 1.5
+        In [-1e6, 1e6].
     chain_var : float, default 2
     max_iter : int, default 300
     tol : float, default 2e-3
@@ -593,8 +609,7 @@ def ml_mcmc(x_real, init_means, rng=None, *, eta: float = 1.0, n_chains: int = 1
     L = check_positive_int(L, "L")
     noise_scale = check_positive(noise_scale, "noise_scale")
     chain_var = check_positive(chain_var, "chain_var")
-    if not np.isfinite(chain_mean):
-        raise ValueError(f"chain_mean must be finite, got {chain_mean!r}")
+    chain_mean = check_real(chain_mean, "chain_mean", -1e6, 1e6)
     rng = _rng(rng)
 
     def step(m):
@@ -658,8 +673,8 @@ def contrastive_divergence(x_real, init_means, rng=None, *, eta: float = 1.0, n_
 
 
 # --------------------------------------------------------------------------- errors
-def _estimates(estimates, true):
-    est = np.asarray(estimates, dtype=np.float64)
+def _estimates(estimates, true, finite=True):
+    est = as_array(estimates, "estimates", finite=finite)
     tr = _means(true, "true")
     if est.ndim < 2 or est.shape[-2:] != tr.shape:
         raise ValueError(f"estimates must have shape (..., {tr.shape[0]}, 2), got {est.shape}")
@@ -712,7 +727,7 @@ def closest_mean_error(estimates, true=TRUE_MEANS):
         Mean squared distance per run; NaN for failures.
     failed : numpy.ndarray of bool, shape (...)
     """
-    est, tr = _estimates(estimates, true)
+    est, tr = _estimates(estimates, true, finite=False)
     n = tr.shape[0]
     finite = np.all(np.isfinite(est), axis=(-2, -1))
     safe = np.where(np.isfinite(est), est, 0.0)
@@ -735,7 +750,7 @@ def log_normaliser(n_components: int = 4, sigma: float = SIGMA) -> float:
 
 
 def _noise_params(mean, std):
-    m = np.asarray(mean, dtype=np.float64)
+    m = as_array(mean, "noise_mean")
     if m.shape != (2,) or not np.all(np.isfinite(m)):
         raise ValueError(f"noise_mean must be two finite numbers, got {mean!r}")
     return m, check_positive(std, "noise_std")
@@ -800,11 +815,7 @@ class NCEObjective:
         self.x = as_points(x, "x")
         self.y = as_points(y, "y")
         if log_z is not None:
-            if isinstance(log_z, bool) or not isinstance(log_z, (int, float, np.integer, np.floating)):
-                raise TypeError(f"log_z must be a real number or None, got {type(log_z).__name__}")
-            if not np.isfinite(log_z):
-                raise ValueError(f"log_z must be finite, got {log_z!r}")
-            log_z = float(log_z)
+            log_z = check_real(log_z, "log_z", -1e300, 1e300)
         self.log_z = log_z
         self.sigma = check_positive(sigma, "sigma")
         self.noise_mean, self.noise_std = _noise_params(noise_mean, noise_std)
@@ -828,8 +839,9 @@ class NCEObjective:
         """Parameter vector from means (and :math:`\\log Z` when it is free)."""
         m = _means(means)
         if self.z_free:
-            if log_z is None or not np.isfinite(log_z):
+            if log_z is None:
                 raise ValueError("log_z (a finite number) is required when log Z is a free parameter")
+            log_z = check_real(log_z, "log_z", -1e300, 1e300)
             return np.concatenate([m.ravel(), [float(log_z)]])
         if log_z is not None:
             raise ValueError("log_z is fixed for this objective; do not pass one")
@@ -837,7 +849,7 @@ class NCEObjective:
 
     def unpack(self, params):
         """``(means (N, 2), log Z)`` from a parameter vector."""
-        p = np.asarray(params, dtype=np.float64)
+        p = as_array(params, "params", finite=False)
         if p.ndim != 1:
             raise ValueError(f"params must be a 1-D vector, got shape {p.shape}")
         k = p.size - (1 if self.z_free else 0)
@@ -963,10 +975,11 @@ def fit_nce(x, y, init_means, *, init_z: float | None = None, z: float | None = 
     gradient = check_choice(gradient, "gradient", ("analytic", "numerical"))
     gtol = check_positive(gtol, "gtol")
     max_iter = check_positive_int(max_iter, "max_iter")
+    init_z = None if init_z is None else check_positive(init_z, "init_z")
+    z = None if z is None else check_positive(z, "z")
     if init_z is not None and z is not None:
         raise ValueError("give z (Z known) or init_z (Z free), not both")
     if init_z is not None:
-        init_z = check_positive(init_z, "init_z")
         obj = NCEObjective(x, y, log_z=None, sigma=sigma, noise_mean=noise_mean, noise_std=noise_std)
         p0 = obj.pack(m0, math.log(init_z))
     else:
@@ -1124,13 +1137,18 @@ def sweep_draws(J: int, rep: int, seed: int = 0, init_z_range: tuple[float, floa
     J = check_positive_int(J, "J")
     if isinstance(rep, bool) or not isinstance(rep, (int, np.integer)) or rep < 0:
         raise ValueError(f"rep must be a non-negative int, got {rep!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = check_seed(seed)
+    lo, hi = _z_range(init_z_range)
     rng = np.random.default_rng([int(seed), J, int(rep)])
     x = sample_gmm(TRUE_MEANS, J, rng)
     y = sample_noise(J, rng)
     m0 = init_means(rng)
-    return x, y, m0, float(rng.uniform(*init_z_range))
+    return x, y, m0, float(rng.uniform(lo, hi))
+
+
+def _z_range(init_z_range):
+    lo, hi = check_limits(init_z_range, "init_z_range")
+    return check_positive(lo, "init_z_range"), check_positive(hi, "init_z_range")
 
 
 def nce_sweep(js: Sequence[int] = SWEEP_JS, n_reps: int = 50, seed: int = 0, *, ml_reference: bool = True,
@@ -1167,15 +1185,13 @@ def nce_sweep(js: Sequence[int] = SWEEP_JS, n_reps: int = 50, seed: int = 0, *, 
         ``init_means``, ``init_z``, ``z_true``; and ``time_nce`` / ``time_ml``
         (seconds spent in the NCE / ML fits).
     """
-    js = np.asarray([check_positive_int(j, "js") for j in js], dtype=int)
+    check_container(js, "js", (list, tuple, np.ndarray, range), nonempty=False, what="sequence of ints")
+    js = np.asarray([check_positive_int(j, "js", 10**7) for j in js], dtype=int)
     if js.size == 0:
         raise ValueError("js must contain at least one sample size")
     n_reps = check_positive_int(n_reps, "n_reps")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    lo, hi = (check_positive(v, "init_z_range") for v in init_z_range)
-    if lo >= hi:
-        raise ValueError(f"init_z_range must satisfy low < high, got {init_z_range!r}")
+    seed = check_seed(seed)
+    lo, hi = _z_range(init_z_range)
     gradient = check_choice(gradient, "gradient", ("analytic", "numerical"))
     K, R, N = len(js), n_reps, len(TRUE_MEANS)
     variants = ("known", "free", "ml") if ml_reference else ("known", "free")
@@ -1217,9 +1233,17 @@ def nce_sweep(js: Sequence[int] = SWEEP_JS, n_reps: int = 50, seed: int = 0, *, 
     return out
 
 
+#: Most quadrature points of nce_covariance and ml_covariance (a few hundred MB of work arrays).
+_MAX_QUADRATURE = 1_000_000
+
+
 def _quadrature(means, sigma, step, pad):
     """Grid points and weights ``p_d(u) du`` covering the mixture to ``pad`` standard deviations."""
     lo, hi = means.min(0) - pad * sigma, means.max(0) + pad * sigma
+    n = np.prod((hi - lo) / step + 1)
+    if not n <= _MAX_QUADRATURE:
+        raise ValueError(f"the spread of the means, step and pad give a quadrature grid of {n:.4g} points, more "
+                         f"than {_MAX_QUADRATURE}: take a larger step or a smaller pad")
     axes = [np.arange(a, b + step / 2, step) for a, b in zip(lo, hi, strict=True)]
     u = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 2)
     return u, np.exp(log_prob(u, means, sigma)) * step * step
@@ -1262,7 +1286,8 @@ def nce_covariance(nu: float = 1.0, *, means=TRUE_MEANS, z_free: bool = True, si
     sigma, noise_mean, noise_std
         The model's width and the noise :math:`\mathcal N(\boldsymbol\mu_n, \sigma_n^2 I)`.
     step, pad : float
-        Quadrature grid.
+        Quadrature grid: spacing and half-width in standard deviations, each in
+        [1e-100, 1e100], together at most 1,000,000 grid points.
 
     Returns
     -------
@@ -1288,7 +1313,7 @@ def nce_covariance(nu: float = 1.0, *, means=TRUE_MEANS, z_free: bool = True, si
     gw = g * (w * p_nu)[:, None]
     info = gw.T @ g
     mvec = gw.sum(0)
-    inv = np.linalg.inv(info)
+    inv = _inverse_information(info)
     a = inv @ mvec
     return inv - (1 + 1 / nu) * np.outer(a, a)
 
@@ -1308,4 +1333,14 @@ def ml_covariance(*, means=TRUE_MEANS, sigma: float = SIGMA, step: float = 0.05,
     sigma = check_positive(sigma, "sigma")
     u, w = _quadrature(m, sigma, check_positive(step, "step"), check_positive(pad, "pad"))
     g = _scores(u, m, sigma, False)
-    return np.linalg.inv((g * w[:, None]).T @ g)
+    return _inverse_information((g * w[:, None]).T @ g)
+
+
+def _inverse_information(info):
+    try:
+        inv = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        inv = None
+    if inv is None or not np.all(np.isfinite(inv)):
+        raise ValueError("means: the information matrix is singular (coincident means are not identifiable)")
+    return inv

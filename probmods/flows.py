@@ -37,7 +37,18 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import _flow_engine
-from ._checks import as_tensor, check_choice, check_positive, check_positive_int, module_dtype
+from ._checks import (
+    as_array,
+    as_tensor,
+    check_choice,
+    check_container,
+    check_int,
+    check_limits,
+    check_positive,
+    check_positive_int,
+    check_seed,
+    module_dtype,
+)
 from .utils import progress_bar
 
 __all__ = [
@@ -57,9 +68,27 @@ __all__ = [
 _LOG_2PI = math.log(2 * math.pi)
 
 
-def _check_batch(x, name: str, module=None) -> torch.Tensor:
-    """A (B, 2) batch in the module's dtype (float64 or integer input is cast to it)."""
-    return as_tensor(x, name, trailing=(2,), dtype=module_dtype(module), finite=False)
+def _check_batch(x, name: str, module=None, finite: bool = False) -> torch.Tensor:
+    """A (B, 2) batch in the module's dtype (float64 or integer input is cast to it).
+
+    Layers map NaN to NaN pointwise (``finite=False``): inside sampling, a diverging model's
+    values must propagate rather than raise; the flow's public entry points check finiteness.
+    """
+    return as_tensor(x, name, trailing=(2,), dtype=module_dtype(module), finite=finite)
+
+
+def _check_flow(model, name="model"):
+    if not isinstance(model, nn.Module) or not hasattr(model, "log_probability"):
+        raise TypeError(f"{name} must be a CouplingFlow (a module with log_probability), got {type(model).__name__}")
+    return model
+
+
+def _check_grid(grid, name="grid"):
+    from .grids import Grid2D
+
+    if not isinstance(grid, Grid2D):
+        raise TypeError(f"{name} must be a Grid2D, got {type(grid).__name__}")
+    return grid
 
 
 def _mlp() -> nn.Sequential:
@@ -92,23 +121,42 @@ class StandardNormal:
         return f"StandardNormal(dim={self.dim})"
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """Log-density of ``z`` (shape ``(B, dim)``), shape ``(B,)``."""
+        """Log-density of ``z`` (shape ``(B, dim)``, real; NaN maps to NaN), shape ``(B,)``."""
+        z = as_tensor(z, "z", trailing=(self.dim,), finite=False, what=f"(B, {self.dim})")
         return -0.5 * (z * z).sum(-1) - 0.5 * self.dim * _LOG_2PI
 
     def sample(self, sample_shape=(), dtype=None) -> torch.Tensor:
-        """Draw samples of shape ``(*sample_shape, dim)`` from the global torch RNG."""
-        shape = tuple(torch.Size(sample_shape)) + (self.dim,)
-        return torch.randn(shape, dtype=dtype or torch.get_default_dtype())
+        """Draw samples of shape ``(*sample_shape, dim)`` from the global torch RNG.
+
+        ``sample_shape`` is an int or a tuple of ints >= 0 with at most 10**8 samples in all;
+        ``dtype`` a floating torch dtype (the default one when ``None``).
+        """
+        dims = (sample_shape,) if not isinstance(sample_shape, (tuple, list, torch.Size)) else tuple(sample_shape)
+        dims = tuple(check_int(d, "sample_shape", 0, 10**8) for d in dims)
+        if math.prod(dims) > 10**8:
+            raise ValueError(f"sample_shape must ask for at most 10**8 samples, got {dims}")
+        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype must be a floating torch dtype, got {dtype!r}")
+        return torch.randn(dims + (self.dim,), dtype=dtype or torch.get_default_dtype())
 
 
 class CouplingLayer(nn.Module):
-    """Affine coupling layer with a fixed binary mask (the handout's class).
+    r"""Affine coupling layer with a fixed binary mask (the handout's class).
 
     Parameters
     ----------
     mask : torch.Tensor, shape (2,)
         1 on the coordinates that pass through unchanged and condition the
         transformation, 0 on the coordinates that are scaled and shifted.
+    scale_bound : float, optional
+        If given, a bound :math:`c > 0` on the log-scale: the layer uses
+        :math:`s = c\tanh(s_\mathrm{raw}/c)` instead of the handout's
+        :math:`s_\mathrm{raw}` (``s_func(mask * x) * scale_factor``), so every
+        scale :math:`e^{s}` lies in :math:`(e^{-c}, e^{c})`: a soft clamp, as in
+        the coupling layers of Real NVP's code and of the UvA Deep Learning
+        tutorial on flows. Near :math:`s_\mathrm{raw} = 0` the clamp is the
+        identity to first order. ``None`` (the default) is the handout's layer,
+        unchanged. The bound adds no parameters.
 
     Attributes
     ----------
@@ -119,11 +167,25 @@ class CouplingLayer(nn.Module):
     scale_factor : torch.nn.Parameter, shape (2,)
         Multiplies the scale before exponentiation; initialised to 0 so that
         the layer starts as a pure shift (scale :math:`e^0 = 1`).
+    scale_bound : float or None
+        The bound :math:`c` on :math:`|s|`, or ``None``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from probmods.flows import CouplingLayer
+    >>> layer = CouplingLayer(torch.tensor([1.0, 0.0]), scale_bound=2.0)
+    >>> with torch.no_grad():
+    ...     _ = layer.scale_factor.fill_(100.0)  # a huge raw scale...
+    ...     y, log_det = layer(torch.randn(5, 2))
+    >>> bool(log_det.abs().max() <= 2.0)  # ...is clamped to |s| <= c
+    True
     """
 
-    def __init__(self, mask):
+    def __init__(self, mask, scale_bound: float | None = None):
         super().__init__()
-        mask = torch.as_tensor(mask, dtype=torch.get_default_dtype())
+        self.scale_bound = None if scale_bound is None else check_positive(scale_bound, "scale_bound")
+        mask = as_tensor(mask, "mask", ndim=1, dtype=torch.get_default_dtype(), what="(2,)")
         if mask.shape != (2,) or sorted(mask.tolist()) != [0.0, 1.0]:
             raise ValueError(
                 f"mask must be [1, 0] or [0, 1] (one coordinate kept, one transformed), got {mask.tolist()}"
@@ -133,9 +195,16 @@ class CouplingLayer(nn.Module):
         self.scale_factor = nn.Parameter(torch.zeros(2))
         self.t_func = _mlp()
 
+    def extra_repr(self) -> str:
+        return "" if self.scale_bound is None else f"scale_bound={self.scale_bound:g}"
+
     def _scale_shift(self, x_masked):
         inv = 1 - self.mask
-        s = self.s_func(x_masked) * self.scale_factor * inv
+        if self.scale_bound is None:
+            s = self.s_func(x_masked) * self.scale_factor * inv
+        else:
+            c = self.scale_bound
+            s = c * torch.tanh(self.s_func(x_masked) * self.scale_factor / c) * inv
         t = self.t_func(x_masked) * inv
         return s, t
 
@@ -189,13 +258,28 @@ class CouplingFlow(nn.Module):
     num_layers : int
         Number of coupling layers :math:`K`. Layer :math:`i` (from 0) keeps
         coordinate ``i % 2`` unchanged.
+    scale_bound : float, optional
+        Bound :math:`c` on every layer's log-scale,
+        :math:`s = c\tanh(s_\mathrm{raw}/c)` (see :class:`CouplingLayer`).
+        ``None`` (the default) is the handout's flow. It draws no random
+        numbers, so the same torch seed gives the same initial weights with or
+        without the bound.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from probmods.flows import CouplingFlow
+    >>> flow = CouplingFlow(num_layers=4, scale_bound=2.0)
+    >>> flow.log_probability(torch.zeros(3, 2)).shape
+    torch.Size([3])
     """
 
-    def __init__(self, num_layers: int):
+    def __init__(self, num_layers: int, scale_bound: float | None = None):
         super().__init__()
         self.num_layers = check_positive_int(num_layers, "num_layers")
+        self.scale_bound = None if scale_bound is None else check_positive(scale_bound, "scale_bound")
         masks = F.one_hot(torch.tensor([i % 2 for i in range(self.num_layers)]), num_classes=2).float()
-        self.layers = nn.ModuleList([CouplingLayer(mask) for mask in masks])
+        self.layers = nn.ModuleList([CouplingLayer(mask, scale_bound=self.scale_bound) for mask in masks])
         self.prior = StandardNormal(2)
 
     def log_probability(self, x: torch.Tensor) -> torch.Tensor:
@@ -211,12 +295,14 @@ class CouplingFlow(nn.Module):
         Parameters
         ----------
         x : torch.Tensor, shape (B, 2)
+            Finite points with coordinates within 1e100; NumPy arrays and float64 tensors are
+            cast to the model's dtype.
 
         Returns
         -------
         torch.Tensor, shape (B,)
         """
-        x = _check_batch(x, "x", self)
+        x = _check_batch(x, "x", self, finite=True)
         log_det = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         for layer in reversed(self.layers):
             x, ld = layer.inverse(x)
@@ -473,8 +559,8 @@ def log_density_on_grid(model: CouplingFlow, grid) -> np.ndarray:
     numpy.ndarray, shape (ny, nx)
         :math:`\log p` at the grid points, as an image.
     """
-    param = next(model.parameters())
-    pts = torch.from_numpy(grid.points).to(param.dtype)
+    param = next(_check_flow(model).parameters())
+    pts = torch.from_numpy(_check_grid(grid).points).to(param.dtype)
     with torch.no_grad():
         return grid.reshape(model.log_probability(pts).cpu().numpy().astype(np.float64))
 
@@ -524,7 +610,7 @@ class FlowFit:
 
 def fit_toy_flow(dist_type: str, num_samples: int = 1500, num_layers: int = 4, epochs: int = 500,
                  num_gaussians: int = 5, torch_seed: int = 8, num_test: int = 20_000, test_seed: int = 1,
-                 progress: bool = True) -> FlowFit:
+                 progress: bool = True, scale_bound: float | None = None) -> FlowFit:
     """The handout's snippet: seed, make a :class:`~probmods.datasets.ToyDataset`, build and train a flow.
 
     Seeds are the handout's (``torch.manual_seed(8)`` before the data and the
@@ -546,6 +632,11 @@ def fit_toy_flow(dist_type: str, num_samples: int = 1500, num_layers: int = 4, e
         Seed of the test samples; must differ from the training seed 0.
     progress : bool, default True
         tqdm progress bar during training.
+    scale_bound : float, optional
+        Bound :math:`c` on the layers' log-scales (see :class:`CouplingLayer`);
+        ``None`` is the handout's flow. The bound draws no random numbers, so
+        with the same ``torch_seed`` the bounded and the handout's flow start
+        from the same weights and use the same train/validation split.
 
     Returns
     -------
@@ -555,13 +646,13 @@ def fit_toy_flow(dist_type: str, num_samples: int = 1500, num_layers: int = 4, e
 
     from .datasets import ToyDataset, sample_2d_datasets, toy_log_density
 
-    if test_seed == 0:
+    if check_seed(test_seed, "test_seed") == 0:
         raise ValueError("test_seed must differ from the training data's seed 0")
     if check_positive_int(num_test, "num_test") < 2:
         raise ValueError(f"num_test must be at least 2 (a standard error needs two points), got {num_test}")
-    torch.manual_seed(torch_seed)
+    torch.manual_seed(check_seed(torch_seed, "torch_seed"))
     data = ToyDataset(dist_type, num_samples=num_samples, num_gaussians=num_gaussians)
-    model = CouplingFlow(num_layers=num_layers)
+    model = CouplingFlow(num_layers=num_layers, scale_bound=scale_bound)
     t0 = time.perf_counter()
     model_best, train_losses, valid_losses = train(model, data, epochs=epochs, progress=progress, verbose=False)
     seconds = time.perf_counter() - t0
@@ -606,11 +697,23 @@ def plot_fits(fits, labels, grid, num_samples: int = 1000, seed: int = 0, exact=
     """
     from .plotting import density_image, panels, scatter_samples
 
+    check_container(fits, "fits", (list, tuple), nonempty=False, what="list of FlowFit")
     if len(fits) == 0:
         raise ValueError("fits must hold at least one FlowFit")
+    for f in fits:
+        if not isinstance(f, FlowFit):
+            raise TypeError(f"fits must hold FlowFit objects, got a {type(f).__name__}")
+    check_container(labels, "labels", (list, tuple), nonempty=False, what="list of str")
     if len(fits) != len(labels):
         raise ValueError(f"labels must have one entry per fit ({len(fits)}), got {len(labels)}")
-    num_samples = check_positive_int(num_samples, "num_samples")
+    _check_grid(grid)
+    num_samples = check_positive_int(num_samples, "num_samples", 10**6)
+    seed = check_seed(seed)
+    if exact is not None:
+        exact = as_array(exact, "exact")
+        if exact.size != grid.nx * grid.ny:
+            raise ValueError(f"exact must have {grid.nx * grid.ny} entries (one per grid point), got shape "
+                             f"{exact.shape}")
     dens = [np.exp(log_density_on_grid(f.model, grid)) for f in fits]
     vmax = float(np.max(exact)) if exact is not None else float(np.quantile(dens[0], 0.999))
     k_max = max(f.model.num_layers for f in fits)
@@ -663,7 +766,11 @@ def format_scores(fits, label: str = "model") -> str:
     -------
     str
     """
-    width = max([len(label)] + [len(str(k)) for k in fits])
+    check_container(fits, "fits", (dict,), nonempty=False, what="dict label -> FlowFit")
+    for f in fits.values():
+        if not isinstance(f, FlowFit):
+            raise TypeError(f"fits must map labels to FlowFit objects, got a {type(f).__name__}")
+    width = max([len(str(label))] + [len(str(k)) for k in fits])
     cols = ("train", "valid", "test NLL", "H(p)", "KL", "+-", "median", "tail %")
     lines = [f"{label:>{width}s} " + " ".join(f"{c:>8s}" for c in cols)]
     for key, f in fits.items():
@@ -692,9 +799,14 @@ def plot_losses(fits, label: str = "model", relative: bool = False, ylim=None):
     """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
     if not isinstance(fits, dict) or len(fits) == 0:
         raise ValueError("fits must be a non-empty dict of value -> FlowFit")
+    for f in fits.values():
+        if not isinstance(f, FlowFit):
+            raise TypeError(f"fits must map values to FlowFit objects, got a {type(f).__name__}")
+    if ylim is not None:
+        ylim = check_limits(ylim, "ylim")
+    fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
     for key, f in fits.items():
         shift = f.entropy if relative else 0.0
         ax.plot(np.asarray(f.train_losses) - shift, lw=1.2, label=f"{label} = {key}, train")

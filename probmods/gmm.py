@@ -16,6 +16,11 @@ far from the modes).
 * :class:`GMMDist` is the two-component mixture of HW4 with the handout's
   methods ``sample(n, sigma)``, ``log_prob(samples, sigma)`` and
   ``score(samples, sigma)``, where ``sigma`` is the (effective) standard deviation.
+
+Adding Gaussian noise of standard deviation :math:`\sigma_{\rm noise}` to the data
+gives the same mixture with :math:`\sqrt{\sigma^2+\sigma_{\rm noise}^2}`:
+:meth:`IsotropicGMM.noisy_log_prob` and :meth:`IsotropicGMM.noisy_score` take the
+noise level itself, as a noise-conditional score model does.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import math
 import numpy as np
 import torch
 
-from ._checks import check_positive, check_positive_int
+from ._checks import MAX_ABS, as_points, check_generator, check_positive, check_positive_int, check_weights
 
 __all__ = ["IsotropicGMM", "ring_gmm", "GMMDist", "mode_weights"]
 
@@ -40,6 +45,10 @@ def _points(x, name="samples", dim=2):
         raise ValueError(f"{name} must have shape (n, {dim}), got {tuple(x.shape)}")
     if not torch.is_floating_point(x):
         raise TypeError(f"{name} must be floating point, got dtype {x.dtype}")
+    if x.numel() and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
+    if x.numel() and float(x.detach().abs().max()) > MAX_ABS:
+        raise ValueError(f"{name} must have coordinates within +-{MAX_ABS:g}")
     return x
 
 
@@ -52,26 +61,21 @@ class IsotropicGMM:
     sigma : float
         Standard deviation of every component.
     weights : array_like, shape (M,), optional
-        Mixture weights; equal by default.
+        Mixture weights; equal by default. Non-negative, summing to one within 1e-5 (then
+        normalised exactly, as :class:`probmods.datasets.GaussianMixture2D` does).
+
+    Notes
+    -----
+    Limits: means finite with coordinates within 1e100; every ``sigma`` (here and in the
+    methods) in [1e-100, 1e100]; the methods' ``samples`` finite torch tensors (or NumPy
+    arrays) of shape (n, d) with coordinates within 1e100.
     """
 
     def __init__(self, means, sigma: float, weights=None):
-        try:
-            self.means = torch.as_tensor(np.asarray(means, dtype=np.float64))
-        except (TypeError, ValueError):
-            raise TypeError("means must be an (M, d) array of numbers") from None
-        if self.means.ndim != 2 or self.means.shape[0] < 1:
-            raise ValueError(f"means must have shape (M, d), got {tuple(self.means.shape)}")
-        if not bool(torch.isfinite(self.means).all()):
-            raise ValueError("means must be finite")
+        self.means = torch.as_tensor(as_points(means, "means", dim=None))
         self.sigma = check_positive(sigma, "sigma")
         m = self.means.shape[0]
-        w = torch.full((m,), 1.0 / m, dtype=torch.float64) if weights is None else torch.as_tensor(
-            np.asarray(weights, dtype=np.float64))
-        if w.shape != (m,) or not bool(torch.isfinite(w).all()) or bool((w < 0).any()) or abs(
-                float(w.sum()) - 1) > 1e-9:
-            raise ValueError(f"weights must be {m} non-negative numbers summing to 1")
-        self.mix_probs = w
+        self.mix_probs = torch.as_tensor(np.full(m, 1.0 / m) if weights is None else check_weights(weights, "weights", m))
 
     @property
     def dim(self) -> int:
@@ -102,6 +106,7 @@ class IsotropicGMM:
         """
         n = check_positive_int(n, "n")
         s = self._sigma(sigma)
+        generator = check_generator(generator)
         comp = torch.multinomial(self.mix_probs, n, replacement=True, generator=generator)
         z = torch.randn((n, self.dim), generator=generator, dtype=torch.float64)
         return (self.means[comp] + s * z).float()
@@ -123,6 +128,67 @@ class IsotropicGMM:
         """Posterior component probabilities :math:`r_m(\\mathbf x)`, shape ``(n, M)``."""
         x = _points(samples, dim=self.dim)
         return torch.softmax(self._log_comp(x, self._sigma(sigma)), dim=1)
+
+    def noisy_sigma(self, noise: float) -> float:
+        r"""The component standard deviation :math:`\sqrt{\sigma^2 + \sigma_{\rm noise}^2}` after adding noise.
+
+        Adding :math:`\sigma_{\rm noise}\mathbf z`, :math:`\mathbf z\sim\mathcal N(0, I)`, to a sample
+        of the mixture convolves every component with :math:`\mathcal N(0, \sigma_{\rm noise}^2 I)`:
+        the means and weights stay, each covariance grows by :math:`\sigma_{\rm noise}^2 I`.
+        """
+        noise = check_positive(noise, "noise")
+        return math.sqrt(self.sigma**2 + noise**2)
+
+    def noisy_log_prob(self, samples: torch.Tensor, noise: float) -> torch.Tensor:
+        r"""Log-density of the noisy data :math:`q_{\sigma_{\rm noise}} = p * \mathcal N(0, \sigma_{\rm noise}^2 I)`.
+
+        Parameters
+        ----------
+        samples : torch.Tensor, shape (n, d)
+        noise : float
+            Standard deviation :math:`\sigma_{\rm noise} > 0` of the added Gaussian noise.
+
+        Returns
+        -------
+        torch.Tensor, shape (n,)
+
+        Examples
+        --------
+        >>> import torch
+        >>> from probmods.gmm import GMMDist
+        >>> gmm = GMMDist()
+        >>> x = torch.zeros(1, 2, dtype=torch.float64)
+        >>> bool(torch.allclose(gmm.noisy_log_prob(x, 3.0), gmm.log_prob(x, 10**0.5)))
+        True
+        """
+        return IsotropicGMM.log_prob(self, samples, self.noisy_sigma(noise))
+
+    def noisy_score(self, samples: torch.Tensor, noise: float) -> torch.Tensor:
+        r"""Exact score :math:`\nabla\log q_{\sigma_{\rm noise}}` of the noisy data, shape ``(n, d)``.
+
+        The target of a noise-conditional score model at level ``noise``; its signature
+        ``(x, sigma)`` is the one :func:`probmods.mcmc.annealed_langevin` expects, with
+        ``sigma`` the *noise* level (not the effective standard deviation).
+
+        Parameters
+        ----------
+        samples : torch.Tensor, shape (n, d)
+        noise : float
+            Standard deviation :math:`\sigma_{\rm noise} > 0` of the added Gaussian noise.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, d)
+
+        Examples
+        --------
+        >>> import torch
+        >>> from probmods.gmm import GMMDist
+        >>> x = torch.tensor([[5.0, 5.0]], dtype=torch.float64)
+        >>> GMMDist().noisy_score(x + 2.0, noise=1.0)  # (mu - x) / (1 + 1) near the heavy mode
+        tensor([[-1., -1.]], dtype=torch.float64)
+        """
+        return IsotropicGMM.score(self, samples, self.noisy_sigma(noise))
 
 
 def ring_gmm(num_modes: int = 5, radius: float = 0.7, variance: float = 0.1) -> IsotropicGMM:
@@ -177,12 +243,10 @@ def mode_weights(samples, means, max_distance: float | None = None) -> np.ndarra
     numpy.ndarray, shape (M,), or (M + 1,) when ``max_distance`` is given
         Fractions of the ``n`` samples.
     """
-    x = np.asarray(samples.detach().cpu() if isinstance(samples, torch.Tensor) else samples, dtype=float)
-    mu = np.asarray(means.detach().cpu() if isinstance(means, torch.Tensor) else means, dtype=float)
-    if x.ndim != 2 or mu.ndim != 2 or x.shape[1] != mu.shape[1]:
+    x = as_points(samples, "samples", dim=None, finite=False)
+    mu = as_points(means, "means", dim=None)
+    if x.shape[1] != mu.shape[1]:
         raise ValueError(f"samples (n, d) and means (M, d) must agree, got {x.shape} and {mu.shape}")
-    if len(x) == 0 or len(mu) == 0:
-        raise ValueError(f"samples and means must not be empty, got {x.shape} and {mu.shape}")
     finite = np.all(np.isfinite(x), axis=1)
     d = np.sqrt(((np.where(finite[:, None], x, 0.0)[:, None, :] - mu[None]) ** 2).sum(-1))
     nearest = np.argmin(d, axis=1)

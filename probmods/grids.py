@@ -11,19 +11,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_positive_int
+from ._checks import MAX_ABS, as_array, check_limits, check_positive, check_positive_int
 
 __all__ = ["Grid2D"]
 
 
+#: Most cells along one axis, and in all (the points array of a full grid is 16 bytes per cell).
+MAX_CELLS_PER_AXIS, MAX_CELLS = 100_000, 10**8
+
+
 def _check_limits(lim, name):
-    try:
-        lo, hi = (float(v) for v in lim)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a pair of numbers (low, high), got {lim!r}") from None
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo >= hi:
-        raise ValueError(f"{name} must satisfy low < high with finite values, got {lim!r}")
-    return lo, hi
+    return check_limits(lim, name)
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,10 @@ class Grid2D:
         ``(low, high)`` of each axis.
     nx, ny : int, default 200
         Number of cells along each axis.
+
+    Limits: ``xlim`` and ``ylim`` finite, within 1e100, low < high; ``nx`` and ``ny``
+    in [1, 100000] with ``nx * ny <= 10**8`` (the points of a full grid take 16 bytes
+    per cell).
 
     Attributes
     ----------
@@ -73,8 +75,10 @@ class Grid2D:
     def __post_init__(self):
         xlim = _check_limits(self.xlim, "xlim")
         ylim = _check_limits(self.ylim, "ylim")
-        nx = check_positive_int(self.nx, "nx")
-        ny = check_positive_int(self.ny, "ny")
+        nx = check_positive_int(self.nx, "nx", MAX_CELLS_PER_AXIS)
+        ny = check_positive_int(self.ny, "ny", MAX_CELLS_PER_AXIS)
+        if nx * ny > MAX_CELLS:
+            raise ValueError(f"nx * ny must be <= {MAX_CELLS}, got {nx} * {ny}")
         object.__setattr__(self, "xlim", xlim)
         object.__setattr__(self, "ylim", ylim)
         dx = (xlim[1] - xlim[0]) / nx
@@ -84,8 +88,13 @@ class Grid2D:
 
     @classmethod
     def square(cls, half_width: float, n: int = 200) -> Grid2D:
-        """Grid over ``[-half_width, half_width]^2`` with ``n x n`` cells."""
-        return cls((-half_width, half_width), (-half_width, half_width), n, n)
+        """Grid over ``[-half_width, half_width]^2`` with ``n x n`` cells.
+
+        ``half_width`` is a number in (0, 1e100]; ``n`` an integer in [1, 10000].
+        """
+        h = check_positive(half_width, "half_width", low=0, high=MAX_ABS)
+        n = check_positive_int(n, "n", 10_000)
+        return cls((-h, h), (-h, h), n, n)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -124,8 +133,12 @@ class Grid2D:
         return np.column_stack([X.ravel(), Y.ravel()])
 
     def reshape(self, values) -> np.ndarray:
-        """Reshape values at :attr:`points` to an image of shape ``(ny, nx)``."""
-        values = np.asarray(values)
+        """Reshape values at :attr:`points` to an image of shape ``(ny, nx)``.
+
+        ``values`` are real numbers (NumPy array, list or torch tensor; NaN and infinity
+        pass through), ``nx * ny`` of them in any shape; complex values are refused.
+        """
+        values = as_array(values, "values", finite=False, max_abs=None)
         if values.size != self.nx * self.ny:
             raise ValueError(
                 f"values must have {self.nx * self.ny} entries (one per grid point), "

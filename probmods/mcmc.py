@@ -38,8 +38,17 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ._checks import check_positive, check_positive_int
-from .utils import progress_bar
+from ._checks import (
+    as_array,
+    as_tensor,
+    check_callable,
+    check_choice,
+    check_generator,
+    check_positive,
+    check_positive_int,
+    check_seed,
+)
+from .utils import progress_bar, torch_threads
 
 __all__ = [
     "SamplerState",
@@ -52,6 +61,8 @@ __all__ = [
     "sample",
     "annealed_langevin",
     "uniform_start",
+    "StepAdaptation",
+    "adapt_step_size",
 ]
 
 
@@ -166,15 +177,28 @@ def target_from(score: Callable | None = None, log_prob: Callable | None = None,
 
 
 def _check_position(x, name="x0"):
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (n_chains, ...), got {type(x).__name__}")
-    if x.ndim < 2 or x.shape[0] < 1:
+    """Chains' positions (n_chains, ...): a finite float tensor; NumPy arrays and integer
+    tensors are converted (floats keep their dtype, integers become the default float)."""
+    x = as_tensor(x, name, what="(n_chains, ...)")
+    if x.ndim < 2:
         raise ValueError(f"{name} must have shape (n_chains, ...) with at least one chain, got {tuple(x.shape)}")
-    if not torch.is_floating_point(x):
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
     return x
+
+
+def _check_state(state, name="state"):
+    if not isinstance(state, SamplerState):
+        raise TypeError(f"{name} must be a SamplerState (from init_state), got {type(state).__name__}")
+    return state
+
+
+def _check_draws(value, name, shape, dtype, finite=True):
+    """Random draws given by the caller: a tensor (or array) of exactly ``shape``, cast to ``dtype``."""
+    v = as_tensor(value, name, dtype=dtype, finite=finite, what=str(tuple(shape)))
+    if tuple(v.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(v.shape)}")
+    if not finite and bool(torch.isnan(v).any()):
+        raise ValueError(f"{name} must not contain NaN")
+    return v
 
 
 def init_state(x0: torch.Tensor, target: Callable) -> SamplerState:
@@ -183,6 +207,7 @@ def init_state(x0: torch.Tensor, target: Callable) -> SamplerState:
     Parameters
     ----------
     x0 : torch.Tensor, shape (n_chains, ...)
+        Finite; NumPy arrays and integer tensors are converted (floats keep their dtype).
     target : callable
         From :func:`target_from`.
 
@@ -191,12 +216,15 @@ def init_state(x0: torch.Tensor, target: Callable) -> SamplerState:
     SamplerState
     """
     x0 = _check_position(x0).detach()
+    check_callable(target, "target")
     lp, grad = target(x0)
     if grad.shape != x0.shape:
-        raise ValueError(f"the target's gradient has shape {tuple(grad.shape)}, expected {tuple(x0.shape)}")
+        raise ValueError(f"the target's gradient has shape {tuple(grad.shape)}, expected {tuple(x0.shape)} "
+                         "(the shape of x0)")
     if lp is not None and lp.shape != (x0.shape[0],):
         raise ValueError(
-            f"the target's log-density must have shape (n_chains,) = ({x0.shape[0]},), got {tuple(lp.shape)}"
+            f"the target's log-density must have shape (n_chains,) = ({x0.shape[0]},), got {tuple(lp.shape)}: "
+            f"x0 of shape {tuple(x0.shape)} holds {x0.shape[0]} chains"
         )
     return SamplerState(x0, lp, grad)
 
@@ -209,15 +237,25 @@ def langevin_step(state: SamplerState, target: Callable, eps: float, noise: torc
     state : SamplerState
     target : callable
     eps : float
-        Step size :math:`\varepsilon`.
+        Step size :math:`\varepsilon`, in [1e-100, 1e100].
     noise : torch.Tensor
-        Standard normal draws, shape of ``state.position``.
+        Standard normal draws, finite, shape of ``state.position`` (cast to its dtype).
 
     Returns
     -------
     SamplerState
         The new positions with the target evaluated there (one target call).
     """
+    state = _check_state(state)
+    check_callable(target, "target")
+    eps = check_positive(eps, "eps")
+    x = state.position
+    noise = _check_draws(noise, "noise", x.shape, x.dtype)
+    return _langevin_step(state, target, eps, noise)
+
+
+def _langevin_step(state, target, eps, noise):
+    """:func:`langevin_step` without the checks (the samplers' inner loop)."""
     x = state.position + eps * state.grad + math.sqrt(2 * eps) * noise
     lp, grad = getattr(target, "score_only", target)(x)
     return SamplerState(x, lp, grad)
@@ -238,16 +276,28 @@ def mala_step(state: SamplerState, target: Callable, eps: float, noise: torch.Te
         Must carry ``log_prob`` (the target needs a log-density or an energy).
     target : callable
     eps : float
+        Step size, in [1e-100, 1e100].
     noise : torch.Tensor
-        Standard normal draws, shape of ``state.position``.
+        Standard normal draws, finite, shape of ``state.position`` (cast to its dtype).
     log_uniform : torch.Tensor, shape (n_chains,)
-        Logarithms of U(0, 1) draws.
+        Logarithms of U(0, 1) draws (``-inf`` allowed, NaN not).
 
     Returns
     -------
     state : SamplerState
     accepted : torch.Tensor of bool, shape (n_chains,)
     """
+    state = _check_state(state)
+    check_callable(target, "target")
+    eps = check_positive(eps, "eps")
+    x = state.position
+    noise = _check_draws(noise, "noise", x.shape, x.dtype)
+    log_uniform = _check_draws(log_uniform, "log_uniform", x.shape[:1], x.dtype, finite=False)
+    return _mala_step(state, target, eps, noise, log_uniform)
+
+
+def _mala_step(state, target, eps, noise, log_uniform):
+    """:func:`mala_step` without the checks (the samplers' inner loop)."""
     if state.log_prob is None:
         raise ValueError("MALA needs the target's log-density: build the target with log_prob or energy")
     x, g = state.position, state.grad
@@ -269,19 +319,19 @@ def sample(x0: torch.Tensor, target: Callable, eps: float, n_steps: int, method:
     Parameters
     ----------
     x0 : torch.Tensor, shape (n_chains, ...)
-        Starting positions.
+        Starting positions, finite (a NumPy array is converted; floats keep their dtype).
     target : callable
         ``x -> (log_p, grad)`` from :func:`target_from`.
     eps : float
-        Step size :math:`\\varepsilon` (see :func:`eps_from_noise`).
+        Step size :math:`\\varepsilon` (see :func:`eps_from_noise`), in [1e-100, 1e100].
     n_steps : int
         Number of steps :math:`K`.
     method : {"langevin", "mala"}
     thin : int, optional
         Record the positions every ``thin`` steps (and at the start) in
         ``trajectory``; nothing is recorded by default.
-    generator : torch.Generator, optional
-        Source of the noise; the global generator by default.
+    generator : torch.Generator or int, optional
+        Source of the noise (an int seeds a new generator); the global generator by default.
     progress : bool, default False
         Show a tqdm progress bar.
     callback : callable, optional
@@ -300,10 +350,11 @@ def sample(x0: torch.Tensor, target: Callable, eps: float, n_steps: int, method:
     """
     eps = check_positive(eps, "eps")
     n_steps = check_positive_int(n_steps, "n_steps")
-    if method not in ("langevin", "mala"):
-        raise ValueError(f"unknown method {method!r}; expected 'langevin' or 'mala'")
+    check_choice(method, "method", ("langevin", "mala"))
     if thin is not None:
         thin = check_positive_int(thin, "thin")
+    generator = check_generator(generator)
+    check_callable(callback, "callback", optional=True)
     state = init_state(x0, target)
     x = state.position
     traj = None
@@ -311,13 +362,9 @@ def sample(x0: torch.Tensor, target: Callable, eps: float, n_steps: int, method:
         traj = torch.empty((n_steps // thin + 1, *x.shape), dtype=x.dtype, device=x.device)
         traj[0] = x
     acc = torch.empty((n_steps, x.shape[0]), dtype=torch.bool, device=x.device) if method == "mala" else None
-    threads = torch.get_num_threads()
-    if x.numel() <= _SMALL:  # tiny kernels: thread hand-offs cost more than they save
-        torch.set_num_threads(1)
-    try:
+    # tiny kernels: thread hand-offs cost more than they save
+    with torch_threads(1 if x.numel() <= _SMALL else None):
         return _run(state, target, eps, n_steps, method, thin, generator, progress, callback, traj, acc)
-    finally:
-        torch.set_num_threads(threads)
 
 
 _SMALL = 65_536  # elements of the chains' state below which sampling runs on one intra-op thread
@@ -328,10 +375,10 @@ def _run(state, target, eps, n_steps, method, thin, generator, progress, callbac
     for k in progress_bar(range(n_steps), progress, unit=" step"):
         noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
         if method == "langevin":
-            state = langevin_step(state, target, eps, noise)
+            state = _langevin_step(state, target, eps, noise)
         else:
             u = torch.rand(x.shape[0], generator=generator, dtype=x.dtype, device=x.device)
-            state, acc[k] = mala_step(state, target, eps, noise, torch.log(u))
+            state, acc[k] = _mala_step(state, target, eps, noise, torch.log(u))
         if traj is not None and (k + 1) % thin == 0:
             traj[(k + 1) // thin] = state.position
         if callback is not None:
@@ -369,10 +416,8 @@ def annealed_langevin(score: Callable, init: torch.Tensor, sigmas, epsilon: floa
     list of torch.Tensor, length L
         The samples after every level; the last element is the final output.
     """
-    try:
-        sig = torch.as_tensor(np.asarray(sigmas, dtype=np.float64)).flatten()
-    except (TypeError, ValueError):
-        raise TypeError(f"sigmas must be a sequence of numbers, got {sigmas!r}") from None
+    check_callable(score, "score")
+    sig = torch.as_tensor(as_array(sigmas, "sigmas", finite=False)).flatten()
     if sig.numel() == 0:
         raise ValueError("sigmas must contain at least one noise level")
     if not bool(torch.isfinite(sig).all()) or bool((sig <= 0).any()):
@@ -382,6 +427,7 @@ def annealed_langevin(score: Callable, init: torch.Tensor, sigmas, epsilon: floa
     epsilon = check_positive(epsilon, "epsilon")
     T = check_positive_int(T, "T")
     x = _check_position(init, "init").detach()
+    generator = check_generator(generator)
     out = []
     for s in sig.tolist():
         eps_i = epsilon * s**2 / float(sig[-1]) ** 2
@@ -406,5 +452,113 @@ def uniform_start(n: int, box: float, dim: int = 2, seed: int = 0):
     """
     n = check_positive_int(n, "n")
     box = check_positive(box, "box")
-    generator = torch.Generator().manual_seed(int(seed))
+    generator = torch.Generator().manual_seed(check_seed(seed))
     return torch.rand(n, check_positive_int(dim, "dim"), generator=generator) * (2 * box) - box, generator
+
+
+class StepAdaptation(NamedTuple):
+    r"""Outcome of :func:`adapt_step_size`.
+
+    Attributes
+    ----------
+    eps : float
+        The frozen step size :math:`\varepsilon` to sample with.
+    state : SamplerState
+        The chains at the end of the warm-up (continue from ``state.position``).
+    eps_trace : torch.Tensor, shape (n_warmup,)
+        The step size used at each warm-up step (float64).
+    acceptance_trace : torch.Tensor, shape (n_warmup,)
+        Fraction of chains that accepted at each warm-up step (float64).
+    """
+
+    eps: float
+    state: SamplerState
+    eps_trace: torch.Tensor
+    acceptance_trace: torch.Tensor
+
+
+def adapt_step_size(x0: torch.Tensor, target: Callable, eps0: float, n_warmup: int,
+                    target_accept: float = 0.574, gain: float = 1.0, decay: float = 0.6,
+                    generator: torch.Generator | None = None) -> StepAdaptation:
+    r"""Tune MALA's step size during a warm-up towards an acceptance rate, then freeze it.
+
+    A Robbins-Monro recursion on :math:`\log\varepsilon`, shared by all chains:
+
+    .. math::
+
+        \log\varepsilon_{k+1} = \log\varepsilon_k + \gamma_k\,(\bar a_k - a^*),
+        \qquad \gamma_k = \frac{\text{gain}}{(k+1)^{\text{decay}}},
+
+    where :math:`\bar a_k` is the fraction of chains that accepted at warm-up step
+    :math:`k` and :math:`a^*` the target: too many acceptances lengthen the step,
+    too few shorten it, by steps that shrink (:math:`\sum\gamma_k = \infty`,
+    :math:`\sum\gamma_k^2 < \infty` for :math:`1/2 < \text{decay} \le 1`). The
+    frozen step is :math:`\exp` of the mean of :math:`\log\varepsilon_k` over the
+    second half of the warm-up (an average smooths the last iterates' noise).
+    Adapting changes the chain at every step, so the warm-up draws are not draws of
+    a fixed Markov chain: discard them and sample with the frozen step, e.g.
+    ``sample(res.state.position, target, res.eps, n, method="mala")``.
+
+    The default :math:`a^* = 0.574` is the acceptance rate that maximises the
+    efficiency of MALA as the dimension grows, for product targets (Roberts and
+    Rosenthal, 1998, *J. R. Statist. Soc. B* 60(1), 255-268); in low dimension it is
+    a rule of thumb.
+
+    Parameters
+    ----------
+    x0 : torch.Tensor, shape (n_chains, ...)
+        Starting positions.
+    target : callable
+        ``x -> (log_p, grad)`` from :func:`target_from`, with a log-density.
+    eps0 : float
+        Initial step size.
+    n_warmup : int
+        Warm-up steps (one target evaluation each, plus one at the start).
+    target_accept : float, default 0.574
+        In (0, 1).
+    gain, decay : float, default 1.0 and 0.6
+        The gains :math:`\gamma_k`; ``decay`` in (0.5, 1].
+    generator : torch.Generator or int, optional
+        Source of the noise (an int seeds a new generator); the global one by default.
+
+    Returns
+    -------
+    StepAdaptation
+
+    Examples
+    --------
+    >>> import torch
+    >>> target = target_from(log_prob=lambda x: -(x * x).sum(1) / 2)  # N(0, I) in 2-D
+    >>> g = torch.Generator().manual_seed(0)
+    >>> res = adapt_step_size(torch.zeros(200, 2), target, 0.01, 500, generator=g)
+    >>> 0.5 < res.acceptance_trace[-100:].mean().item() < 0.65
+    True
+    """
+    eps = check_positive(eps0, "eps0")
+    n_warmup = check_positive_int(n_warmup, "n_warmup")
+    target_accept = check_positive(target_accept, "target_accept")
+    if not target_accept < 1:
+        raise ValueError(f"target_accept must be in (0, 1), got {target_accept!r}")
+    gain = check_positive(gain, "gain")
+    decay = check_positive(decay, "decay")
+    if not 0.5 < decay <= 1:
+        raise ValueError(f"decay must be in (0.5, 1], got {decay!r}")
+    target = check_callable(target, "target")
+    generator = check_generator(generator)
+    state = init_state(x0, target)
+    if state.log_prob is None:
+        raise ValueError("MALA needs the target's log-density: build the target with log_prob or energy")
+    x = state.position
+    log_eps = math.log(eps)
+    eps_trace = torch.empty(n_warmup, dtype=torch.float64)
+    acc_trace = torch.empty(n_warmup, dtype=torch.float64)
+    with torch_threads(1 if x.numel() <= _SMALL else None):
+        for k in range(n_warmup):
+            noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+            u = torch.rand(x.shape[0], generator=generator, dtype=x.dtype, device=x.device)
+            eps_trace[k] = math.exp(log_eps)
+            state, accepted = _mala_step(state, target, float(eps_trace[k]), noise, torch.log(u))
+            acc_trace[k] = accepted.double().mean()
+            log_eps += gain / (k + 1) ** decay * (float(acc_trace[k]) - target_accept)
+    frozen = float(torch.log(eps_trace[n_warmup // 2:]).mean().exp())
+    return StepAdaptation(frozen, state, eps_trace, acc_trace)

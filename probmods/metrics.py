@@ -37,7 +37,9 @@ def energy_distance(x, y) -> float:
     Parameters
     ----------
     x : array_like, shape (n, d)
+        Finite, coordinates within 1e100 (pairwise distances stay finite), n >= 2.
     y : array_like, shape (m, d)
+        The same, m >= 2.
 
     Returns
     -------
@@ -56,7 +58,9 @@ def energy_distance(x, y) -> float:
     True
     """
     x = as_points(x, "x", dim=None)
-    y = as_points(y, "y", dim=x.shape[1])
+    y = as_points(y, "y", dim=None)
+    if y.shape[1] != x.shape[1]:
+        raise ValueError(f"x and y must have the same number of columns, got shapes {x.shape} and {y.shape}")
     if len(x) < 2 or len(y) < 2:
         raise ValueError("x and y must contain at least two points each")
     return float(2 * _mean_pairwise(x, y) - _mean_pairwise(x, x, same=True) - _mean_pairwise(y, y, same=True))

@@ -12,7 +12,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation
 
-from ._checks import as_points, check_positive_int
+from ._checks import (
+    as_array,
+    as_points,
+    check_axes,
+    check_int,
+    check_limits,
+    check_positive,
+    check_positive_int,
+    check_probability,
+    check_real,
+)
 from .grids import Grid2D
 
 __all__ = [
@@ -32,15 +42,55 @@ __all__ = [
 ]
 
 
+#: Largest figure side, panel side or marker size accepted (inches or points), and most panels per axis.
+MAX_INCHES, MAX_PANELS = 100.0, 100
+
+
+def _check_size(size, name="size"):
+    return check_positive(size, name, low=0, high=MAX_INCHES)
+
+
+def _check_clim(value, name):
+    return None if value is None else check_real(value, name)
+
+
+def _check_lims(lims, name="lims"):
+    """``((xmin, xmax), (ymin, ymax))``, finite, each increasing; or None."""
+    if lims is None:
+        return None
+    if isinstance(lims, (str, bytes)) or not hasattr(lims, "__len__") or len(lims) != 2:
+        raise TypeError(f"{name} must be ((xmin, xmax), (ymin, ymax)), got {lims!r}")
+    return tuple(check_limits(lim, name) for lim in lims)
+
+
+def _check_sequence(value, name, what="a list"):
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or not hasattr(value, "__getitem__"):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+    return value
+
+
+def _check_titles(titles, n, name="titles"):
+    if titles is None:
+        return None
+    _check_sequence(titles, name, "a list of str (one per frame)")
+    if len(titles) != n:
+        raise ValueError(f"{name} must have one entry per frame ({n}), got {len(titles)}")
+    return titles
+
+
+def _check_interval(interval):
+    return check_positive_int(interval, "interval", 10**7)
+
+
 def panels(nrows: int = 1, ncols: int = 1, size: float = 3.2, sharex=True, sharey=True, **kwargs):
     """A figure with a grid of square panels that share their axes.
 
     Parameters
     ----------
     nrows, ncols : int
-        Grid of panels.
+        Grid of panels, each in [1, 100].
     size : float, default 3.2
-        Side of one panel in inches.
+        Side of one panel in inches, in (0, 100].
     sharex, sharey : bool or str, default True
         Passed to :func:`matplotlib.pyplot.subplots`.
     **kwargs
@@ -51,8 +101,9 @@ def panels(nrows: int = 1, ncols: int = 1, size: float = 3.2, sharex=True, share
     fig : matplotlib.figure.Figure
     axes : numpy.ndarray of Axes, shape (nrows, ncols)
     """
-    nrows = check_positive_int(nrows, "nrows")
-    ncols = check_positive_int(ncols, "ncols")
+    nrows = check_positive_int(nrows, "nrows", MAX_PANELS)
+    ncols = check_positive_int(ncols, "ncols", MAX_PANELS)
+    size = _check_size(size)
     kwargs.setdefault("layout", "constrained")
     # square panels need room above and below for a title and an axis label: with an
     # equal aspect, constrained layout cannot take that room from the width
@@ -70,6 +121,7 @@ def panels(nrows: int = 1, ncols: int = 1, size: float = 3.2, sharex=True, share
 
 def label_axes(ax, xlabel: str = "$x_1$", ylabel: str = "$x_2$", title: str | None = None):
     """Label both axes (and optionally title) a 2-D panel; returns ``ax``."""
+    check_axes(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title is not None:
@@ -88,7 +140,7 @@ def density_image(ax, grid: Grid2D, values, vmin=None, vmax=None, cmap: str = "v
     values : array_like, shape (ny, nx) or (ny * nx,)
         Density values at the grid points.
     vmin, vmax : float, optional
-        Colour scale; pass the same values to panels that are compared.
+        Colour scale (finite numbers); pass the same values to panels that are compared.
     cmap : str, default "viridis"
     title : str, optional
 
@@ -96,9 +148,11 @@ def density_image(ax, grid: Grid2D, values, vmin=None, vmax=None, cmap: str = "v
     -------
     matplotlib.image.AxesImage
     """
+    check_axes(ax)
     if not isinstance(grid, Grid2D):
         raise TypeError(f"grid must be a Grid2D, got {type(grid).__name__}")
-    img = grid.reshape(np.asarray(values, dtype=float))
+    img = grid.reshape(as_array(values, "values", finite=False, max_abs=None))
+    vmin, vmax = _check_clim(vmin, "vmin"), _check_clim(vmax, "vmax")
     im = ax.imshow(
         img,
         origin="lower",
@@ -123,7 +177,7 @@ def scatter_samples(ax, samples, lims=None, s: float = 2.0, alpha: float = 0.4, 
     lims : tuple of tuple, optional
         ``((xmin, xmax), (ymin, ymax))``; by default matplotlib's autoscale.
     s, alpha, color
-        Marker size, opacity and colour.
+        Marker size (points squared, in (0, 100]), opacity (in [0, 1]) and colour.
     title : str, optional
     **kwargs
         Passed to :meth:`matplotlib.axes.Axes.scatter`.
@@ -132,7 +186,11 @@ def scatter_samples(ax, samples, lims=None, s: float = 2.0, alpha: float = 0.4, 
     -------
     matplotlib.collections.PathCollection
     """
+    check_axes(ax)
     x = as_points(samples, "samples")
+    lims = _check_lims(lims)
+    s = check_positive(s, "s", low=0, high=MAX_INCHES)
+    alpha = check_probability(alpha, "alpha")
     sc = ax.scatter(x[:, 0], x[:, 1], s=s, alpha=alpha, color=color, linewidths=0, **kwargs)
     if lims is not None:
         ax.set_xlim(*lims[0])
@@ -165,12 +223,12 @@ def score_field(ax, points, field, scale: float, color="C0", title=None, **kwarg
     -------
     matplotlib.quiver.Quiver
     """
+    check_axes(ax)
     pts = as_points(points, "points")
     vec = as_points(field, "field")
     if len(vec) != len(pts):
         raise ValueError(f"field must have one vector per point ({len(pts)}), got {len(vec)}")
-    if not (isinstance(scale, (int, float, np.integer, np.floating)) and np.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be a positive finite number, got {scale!r}")
+    scale = check_positive(scale, "scale")
     q = ax.quiver(pts[:, 0], pts[:, 1], vec[:, 0], vec[:, 1], color=color, angles="xy", scale_units="xy",
                   scale=float(scale), **kwargs)
     label_axes(ax, title=title)
@@ -179,7 +237,24 @@ def score_field(ax, points, field, scale: float, color="C0", title=None, **kwarg
 
 
 def shared_colorbar(fig, mappable, axes, label: str = "density"):
-    """One colour bar for several panels drawn on the same colour scale."""
+    """One colour bar for several panels drawn on the same colour scale.
+
+    ``fig`` is a matplotlib Figure, ``mappable`` what was drawn (an image, say) and
+    ``axes`` a non-empty list or array of the panels' Axes.
+    """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    if not isinstance(mappable, ScalarMappable):
+        raise TypeError(f"mappable must be what was drawn (an image or a collection), got {type(mappable).__name__}")
+    if isinstance(axes, (str, bytes, dict)) or not hasattr(axes, "__len__"):
+        raise TypeError(f"axes must be a list or array of Axes, got {type(axes).__name__}")
+    if len(np.ravel(axes)) == 0:
+        raise ValueError("axes must hold at least one Axes")
+    for a in np.ravel(axes):
+        check_axes(a, "axes")
     cb = fig.colorbar(mappable, ax=np.ravel(axes).tolist(), shrink=0.85)
     cb.set_label(label)
     return cb
@@ -197,22 +272,24 @@ def animate_scatter(frames, titles=None, lims=None, interval: int = 200, size: f
     lims : tuple of tuple, optional
         Fixed ``((xmin, xmax), (ymin, ymax))``; by default the range of all frames.
     interval : int, default 200
-        Milliseconds between frames.
+        Milliseconds between frames, in [1, 10**7].
     size : float, default 4.0
-        Figure side in inches.
+        Figure side in inches, in (0, 100].
     s : float, default 3.0
-        Marker size.
+        Marker size, in (0, 100].
 
     Returns
     -------
     matplotlib.animation.FuncAnimation
         Sphinx-Gallery embeds it when ``matplotlib_animations`` is enabled.
     """
-    frames = [as_points(f, f"frames[{i}]") for i, f in enumerate(frames)]
+    frames = [as_points(f, f"frames[{i}]") for i, f in enumerate(_check_sequence(frames, "frames"))]
     if not frames:
         raise ValueError("frames must contain at least one point cloud")
-    if titles is not None and len(titles) != len(frames):
-        raise ValueError(f"titles must have one entry per frame ({len(frames)}), got {len(titles)}")
+    _check_titles(titles, len(frames))
+    lims = _check_lims(lims)
+    interval, size = _check_interval(interval), _check_size(size)
+    s = check_positive(s, "s", low=0, high=MAX_INCHES)
     if lims is None:
         allp = np.concatenate(frames)
         lo, hi = allp.min(axis=0), allp.max(axis=0)
@@ -244,9 +321,9 @@ def animate_images(grid: Grid2D, images, titles=None, vmin=None, vmax=None, inte
     vmin, vmax : float, optional
         Colour scale shared by every frame; by default the range of all frames.
     interval : int, default 250
-        Milliseconds between frames.
+        Milliseconds between frames, in [1, 10**7].
     size : float, default 4.0
-        Figure height in inches.
+        Figure height in inches, in (0, 100].
     cmap : str, default "viridis"
     label : str, default "density"
         Colour-bar label.
@@ -255,11 +332,15 @@ def animate_images(grid: Grid2D, images, titles=None, vmin=None, vmax=None, inte
     -------
     matplotlib.animation.FuncAnimation
     """
-    imgs = [grid.reshape(np.asarray(im, dtype=float)) for im in images]
+    if not isinstance(grid, Grid2D):
+        raise TypeError(f"grid must be a Grid2D, got {type(grid).__name__}")
+    imgs = [grid.reshape(as_array(im, f"images[{i}]", finite=False, max_abs=None))
+            for i, im in enumerate(_check_sequence(images, "images", "a list of images"))]
     if not imgs:
         raise ValueError("images must contain at least one image")
-    if titles is not None and len(titles) != len(imgs):
-        raise ValueError(f"titles must have one entry per frame ({len(imgs)}), got {len(titles)}")
+    _check_titles(titles, len(imgs))
+    vmin, vmax = _check_clim(vmin, "vmin"), _check_clim(vmax, "vmax")
+    interval, size = _check_interval(interval), _check_size(size)
     vmin = min(float(np.min(i)) for i in imgs) if vmin is None else vmin
     vmax = max(float(np.max(i)) for i in imgs) if vmax is None else vmax
     fig, ax = plt.subplots(figsize=(size * 1.2, size), layout="constrained")
@@ -289,14 +370,27 @@ def draw_graph(ax, nodes: dict, edges, node_width: float = 1.5, node_height: flo
     edges : iterable of tuple
         ``(source, target)`` or ``(source, target, label)``.
     node_width, node_height : float
-        Size of a box, in data units.
+        Size of a box, in data units, in [1e-6, 1e6].
     fontsize : int, default 11
+        In (0, 1000].
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    check_axes(ax)
+    if not isinstance(nodes, dict):
+        raise TypeError(f"nodes must be a dict name -> (x, y, label[, kind]), got {type(nodes).__name__}")
+    if not nodes:
+        raise ValueError("nodes must hold at least one node")
+    if isinstance(edges, (str, bytes)) or not hasattr(edges, "__iter__"):
+        raise TypeError(f"edges must be an iterable of (source, target[, label]) tuples, got {type(edges).__name__}")
+    edges = list(edges)
+    node_width = check_positive(node_width, "node_width", 1e-6, 1e6)
+    node_height = check_positive(node_height, "node_height", 1e-6, 1e6)
+    fontsize = check_positive(fontsize, "fontsize", low=0, high=1000)
 
     styles = {
         "io": {"boxstyle": "round,pad=0.02,rounding_size=0.25", "fc": "#dbe9f6", "ec": "#2f5d8a"},
@@ -305,21 +399,23 @@ def draw_graph(ax, nodes: dict, edges, node_width: float = 1.5, node_height: flo
     }
     patches = {}
     for name, spec in nodes.items():
-        if len(spec) not in (3, 4):
-            raise ValueError(f"node {name!r} must be (x, y, label) or (x, y, label, kind)")
-        x, y, label = spec[:3]
+        if isinstance(spec, (str, bytes)) or not hasattr(spec, "__len__") or len(spec) not in (3, 4):
+            raise ValueError(f"nodes: node {name!r} must be (x, y, label) or (x, y, label, kind)")
+        x, y, label = check_real(spec[0], "nodes", -1e6, 1e6), check_real(spec[1], "nodes", -1e6, 1e6), spec[2]
         kind = spec[3] if len(spec) == 4 else "io"
         if kind not in styles:
-            raise ValueError(f"node {name!r} has unknown kind {kind!r}; expected one of {sorted(styles)}")
+            raise ValueError(f"nodes: node {name!r} has unknown kind {kind!r}; expected one of {sorted(styles)}")
         w, h = (node_height, node_height) if kind == "op" else (node_width, node_height)
         patch = FancyBboxPatch((x - w / 2, y - h / 2), w, h, lw=1.5, mutation_aspect=1, **styles[kind])
         ax.add_patch(patch)
         ax.text(x, y, label, ha="center", va="center", fontsize=fontsize)
         patches[name] = patch
     for edge in edges:
+        if isinstance(edge, (str, bytes)) or not isinstance(edge, (tuple, list)) or len(edge) not in (2, 3):
+            raise ValueError(f"edges: each edge must be (source, target) or (source, target, label), got {edge!r}")
         src, dst = edge[0], edge[1]
         if src not in patches or dst not in patches:
-            raise ValueError(f"edge {edge!r} names an unknown node")
+            raise ValueError(f"edges: edge {edge!r} names an unknown node")
         arrow = FancyArrowPatch(
             posA=nodes[src][:2], posB=nodes[dst][:2], patchA=patches[src], patchB=patches[dst],
             arrowstyle="-|>", mutation_scale=14, lw=1.3, color="0.25", shrinkA=2, shrinkB=2,
@@ -329,8 +425,8 @@ def draw_graph(ax, nodes: dict, edges, node_width: float = 1.5, node_height: flo
             (x0, y0), (x1, y1) = nodes[src][:2], nodes[dst][:2]
             ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, edge[2], ha="center", va="bottom", fontsize=fontsize - 2,
                     color="0.3")
-    xs = [v[0] for v in nodes.values()]
-    ys = [v[1] for v in nodes.values()]
+    xs = [float(v[0]) for v in nodes.values()]
+    ys = [float(v[1]) for v in nodes.values()]
     ax.set_xlim(min(xs) - node_width, max(xs) + node_width)
     ax.set_ylim(min(ys) - node_height * 1.5, max(ys) + node_height * 1.5)
     ax.set_aspect("equal")
@@ -341,17 +437,23 @@ def draw_graph(ax, nodes: dict, edges, node_width: float = 1.5, node_height: flo
 def tile_images(images, ncols: int = 10, pad: int = 1) -> np.ndarray:
     """Tile images of shape (n, 28, 28) or (n, 1, 28, 28) into one mosaic (gaps are NaN).
 
+    ``images`` are real numbers (a NumPy array or torch tensor; NaN pixels stay NaN),
+    at most 10**8 pixels in all; ``ncols >= 1``; ``pad`` an integer in [0, 1000] pixels.
+
     Returns
     -------
     numpy.ndarray, shape (rows * (h + pad) - pad, ncols * (w + pad) - pad)
     """
-    a = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
-    a = np.asarray(a, dtype=float)
+    a = as_array(images, "images", finite=False, max_abs=None)
     if a.ndim == 4 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != 3 or len(a) == 0:
         raise ValueError(f"images must have shape (n, h, w) or (n, 1, h, w) with n >= 1, got {a.shape}")
     ncols = min(check_positive_int(ncols, "ncols"), len(a))
+    pad = check_int(pad, "pad", 0, 1000)
+    n, h, w = a.shape
+    if -(-n // ncols) * (h + pad) * ncols * (w + pad) > 10**8:
+        raise ValueError(f"the mosaic of images {a.shape} with pad={pad} would exceed 10**8 pixels")
     n, h, w = a.shape
     rows = -(-n // ncols)
     out = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad), np.nan)
@@ -364,10 +466,12 @@ def tile_images(images, ncols: int = 10, pad: int = 1) -> np.ndarray:
 def grid_height(n_images: int, ncols: int = 10, width: float = 8.0, title: bool = True) -> float:
     """Height in inches of an axes that shows ``n_images`` in ``ncols`` columns at ``width`` inches.
 
-    Use it to size figures of :func:`image_grid` mosaics without empty margins.
+    Use it to size figures of :func:`image_grid` mosaics without empty margins. ``width``
+    is in (0, 100] inches.
     """
     n = check_positive_int(n_images, "n_images")
     ncols = min(check_positive_int(ncols, "ncols"), n)
+    width = _check_size(width, "width")
     rows = -(-n // ncols)
     return width * rows / ncols + (0.35 if title else 0.05)
 
@@ -383,15 +487,24 @@ def image_grid(ax, images, ncols: int = 10, title=None, labels=None, vmin: float
     ncols : int, default 10
     title : str, optional
     labels : sequence of str, optional
-        A short label drawn in the corner of every image (e.g. the judge's verdict).
+        A short label drawn in the corner of every image (e.g. the judge's verdict), at most one
+        per image.
     vmin, vmax : float
+        Finite, ``vmin < vmax``.
     cmap : str, default "gray"
 
     Returns
     -------
     matplotlib.image.AxesImage
     """
+    check_axes(ax)
+    vmin, vmax = check_limits((vmin, vmax), "vmin and vmax")
     mosaic = tile_images(images, ncols)
+    n_images = len(images)
+    if labels is not None:
+        _check_sequence(labels, "labels", "a list of str (one per image)")
+        if len(labels) > n_images:
+            raise ValueError(f"labels must have at most one entry per image ({n_images}), got {len(labels)}")
     cm = plt.get_cmap(cmap).with_extremes(bad="white")
     im = ax.imshow(np.clip(mosaic, vmin, vmax), cmap=cm, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_xticks([])
@@ -399,7 +512,7 @@ def image_grid(ax, images, ncols: int = 10, title=None, labels=None, vmin: float
     if title is not None:
         ax.set_title(title)
     if labels is not None:
-        h, w = images.shape[-2], images.shape[-1]
+        h, w = np.shape(images)[-2], np.shape(images)[-1]
         ncols = min(ncols, len(images))
         for i, lab in enumerate(labels):
             r, c = divmod(i, ncols)
@@ -418,10 +531,11 @@ def animate_image_grids(frames, ncols: int = 10, titles=None, interval: int = 30
     titles : sequence of str, optional
         One per frame.
     interval : int, default 300
-        Milliseconds between frames.
+        Milliseconds between frames, in [1, 10**7].
     size : float, default 5.0
-        Figure height in inches.
+        Figure height in inches, in (0, 100].
     vmin, vmax : float
+        Finite, ``vmin < vmax``.
 
     Returns
     -------
@@ -429,11 +543,12 @@ def animate_image_grids(frames, ncols: int = 10, titles=None, interval: int = 30
     """
     from matplotlib.animation import FuncAnimation
 
-    mosaics = [tile_images(f, ncols) for f in frames]
+    mosaics = [tile_images(f, ncols) for f in _check_sequence(frames, "frames", "a list of image batches")]
     if not mosaics:
         raise ValueError("frames must contain at least one frame")
-    if titles is not None and len(titles) != len(mosaics):
-        raise ValueError(f"titles must have one entry per frame ({len(mosaics)}), got {len(titles)}")
+    _check_titles(titles, len(mosaics))
+    interval, size = _check_interval(interval), _check_size(size)
+    vmin, vmax = check_limits((vmin, vmax), "vmin and vmax")
     hgt, wid = mosaics[0].shape
     fig, ax = plt.subplots(figsize=(size * wid / hgt, size), layout="constrained")
     im = image_grid(ax, frames[0], ncols, vmin=vmin, vmax=vmax)

@@ -17,9 +17,11 @@ def seed_everything(seed: int = 0) -> None:
     Parameters
     ----------
     seed : int, default 0
+        A Python or NumPy integer in ``[0, 2**63)``.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    from ._checks import check_seed
+
+    seed = check_seed(seed)
     random.seed(int(seed))
     np.random.seed(int(seed) % 2**32)  # noqa: NPY002 - seeds legacy global-state users too
     try:
@@ -106,6 +108,8 @@ def progress_bar(iterable, progress: bool, **kwargs):
     """
     from tqdm.auto import tqdm
 
+    if not (hasattr(iterable, "__iter__") or hasattr(iterable, "__getitem__")):
+        raise TypeError(f"iterable must be an iterable (a range, a list, ...), got {type(iterable).__name__}")
     kwargs.setdefault("mininterval", 0.5)
     return tqdm(iterable, disable=not (progress and _terminal(sys.stderr)), **kwargs)
 

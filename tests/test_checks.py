@@ -101,4 +101,6 @@ def test_empty_and_malformed_containers_fail_clearly():
     with pytest.raises(ValueError, match="num_test must be at least 2"):
         fit_toy_flow("Moons", num_test=1, epochs=1, progress=False)
     with pytest.raises(ValueError, match="kind"):
-        export_energy([], kind="bogus")
+        export_energy([], "energy.pt", kind="bogus")
+    with pytest.raises(TypeError, match="out must be a path"):
+        export_energy([], None)  # no default: a call never overwrites the shipped weights

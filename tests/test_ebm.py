@@ -124,14 +124,14 @@ def test_posterior_term_runs_and_moves_chains_from_the_data():
 
 
 class _Quadratic(torch.nn.Module):
-    """E(x) = |x - m|^2 / (2 s^2): the exact energy of N(m, s^2 I)."""
+    """E_theta(x) = T |x - m|^2 / (2 s^2): E_theta / T is the exact energy of N(m, s^2 I)."""
 
-    def __init__(self, m, s):
+    def __init__(self, m, s, temperature):
         super().__init__()
-        self.m, self.s = m, s
+        self.m, self.s, self.t = m, s, temperature
 
     def forward(self, x):
-        return ((x - self.m) ** 2).flatten(1).sum(1) / (2 * self.s**2)
+        return self.t * ((x - self.m) ** 2).flatten(1).sum(1) / (2 * self.s**2)
 
 
 @pytest.mark.parametrize("scale, zero", [(1.0, True), (2.0, False), (0.5, False)])
@@ -142,7 +142,7 @@ def test_dsm_anchor_vanishes_exactly_at_the_smoothed_datas_score(scale, zero):
     m = torch.rand(1, 1, 28, 28)
     t = Trainer(TrainConfig(**{**SMALL, "dsm_weight": 1.0, "dsm_batch": 4, "dsm_sigmas": (sigma, sigma)}),
                 images=m.expand(16, 1, 28, 28).clone())
-    t.energy = _Quadratic(m, sigma * scale)
+    t.net = _Quadratic(m, sigma * scale, t.config.temperature)
     loss = t._dsm_loss().item()
     assert (loss < 1e-10) == zero
     if not zero:  # sigma grad E - n = n (1/scale^2 - 1): |n|^2 (1/scale^2 - 1)^2 / D in expectation

@@ -75,3 +75,75 @@ def test_evaluate_samples_and_real_digits():
     assert "digits" in format_quality(q) and "Frechet" in format_quality(q)
     with pytest.raises(ValueError, match="n must be between"):
         real_digits(1)
+
+
+# --- the shipped files are checked on load ------------------------------------------
+
+import shutil  # noqa: E402
+
+from probmods.ebm import pretrained as _pretrained  # noqa: E402
+
+
+def test_manifest_lists_every_shipped_file_with_its_sha256():
+    manifest = _pretrained._manifest()
+    assert set(manifest) == {p.name for p in WEIGHTS.glob("*.pt")}
+    for name, digest in manifest.items():
+        assert _pretrained._sha256(WEIGHTS / name) == digest
+
+
+@pytest.fixture
+def weights_copy(tmp_path, monkeypatch):
+    """A copy of the shipped weights directory that the loaders use instead of the package's."""
+    copy = tmp_path / "weights"
+    shutil.copytree(WEIGHTS, copy)
+    monkeypatch.setattr(_pretrained, "WEIGHTS", copy)
+    return copy
+
+
+@pytest.mark.parametrize("name, loader", [("energy.pt", load_pretrained), ("judge.pt", load_judge),
+                                          ("noisy_digits.pt", load_noisy_digits), ("training_log.pt", training_log)])
+def test_a_flipped_byte_in_a_shipped_file_is_refused(weights_copy, name, loader):
+    loader()  # the intact copy loads
+    data = bytearray((weights_copy / name).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (weights_copy / name).write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=f"{name}: its sha256 does not match"):
+        loader()
+
+
+def _energy_state():
+    return torch.load(WEIGHTS / "energy.pt", weights_only=True)
+
+
+@pytest.mark.parametrize("tamper, match", [
+    (lambda s: s["state_dict"].__setitem__("net.0.bias", s["state_dict"]["net.0.bias"] * float("nan")), "NaN"),
+    (lambda s: s["state_dict"].pop("net.0.bias"), "missing keys"),
+    (lambda s: s["state_dict"].__setitem__("net.0.bias", torch.zeros(3)), "shape"),
+    (lambda s: s.__setitem__("temperature", -1.0), "temperature"),
+    (lambda s: s.pop("width"), "not an energy file"),
+])
+def test_foreign_or_damaged_energy_files_name_the_path(tmp_path, tamper, match):
+    state = _energy_state()
+    tamper(state)
+    path = tmp_path / "mine.pt"
+    torch.save(state, path)
+    with pytest.raises(ValueError, match=match) as info:
+        load_pretrained(path)
+    assert str(path) in str(info.value)
+
+
+def test_empty_missing_and_foreign_files(tmp_path):
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty.pt: not a weights file"):
+        load_pretrained(tmp_path / "empty.pt")
+    with pytest.raises(ValueError, match="no such file"):
+        load_judge(tmp_path / "absent.pt")
+    torch.save({"anything": [1, 2, 3]}, tmp_path / "log.pt")
+    with pytest.raises(ValueError, match="not a one-dimensional"):
+        training_log(tmp_path / "log.pt")
+    torch.save(torch.load(WEIGHTS / "noisy_digits.pt", weights_only=True) | {"labels": torch.zeros(3)},
+               tmp_path / "noisy.pt")
+    with pytest.raises(ValueError, match="labels"):
+        load_noisy_digits(tmp_path / "noisy.pt")
+    with pytest.raises(TypeError, match="path must be"):
+        load_judge(3)

@@ -741,3 +741,240 @@ def test_train_reports_divergence():
 def test_train_rejects_text_data():
     with pytest.raises(TypeError, match="data must be"):
         train(CouplingFlow(2), "abc", epochs=1, progress=False, verbose=False)
+
+
+# --- bounded log-scale (scale_bound) ---------------------------------------------
+
+BOUNDS = [0.5, 2.0]
+
+
+def set_raw_scale(layer, median_abs):
+    """Set scale_factor so that the raw log-scale has median |s_raw| = median_abs on points(200)."""
+    b = int(torch.argmin(layer.mask))
+    with torch.no_grad():
+        layer.s_func[4].bias.zero_()  # s_raw then changes sign across the data: small and large |s_raw|
+        x = points(200, seed=0).to(layer.mask.dtype)
+        r = layer.s_func(x * layer.mask)[:, b].abs().median()
+        layer.scale_factor.fill_(median_abs / r.item())
+
+
+def make_bounded_flow(num_layers, bound, seed=0):
+    """A float64 flow whose raw log-scales are often beyond the bound (median |s_raw| = 1.5 c)."""
+    torch.manual_seed(seed)
+    flow = CouplingFlow(num_layers, scale_bound=bound).double()
+    for layer in flow.layers:
+        set_raw_scale(layer, 1.5 * bound)
+    return flow
+
+
+def twin_layers(mask, bound, seed, median_abs=None):
+    """The handout's layer and the bounded layer with the same weights (median |s_raw| = 2 c by default)."""
+    torch.manual_seed(seed)
+    plain = CouplingLayer(torch.tensor(mask)).double()
+    set_raw_scale(plain, 2 * bound if median_abs is None else median_abs)
+    bounded = CouplingLayer(torch.tensor(mask), scale_bound=bound).double()
+    bounded.load_state_dict(plain.state_dict())
+    return plain, bounded
+
+
+@pytest.mark.parametrize("bound", BOUNDS)
+@pytest.mark.parametrize("mask", MASKS.values(), ids=MASKS.keys())
+def test_bounded_layer_is_the_clamped_handout_layer(mask, bound):
+    plain, bounded = twin_layers(mask, bound, seed=90)
+    a, b = mask.index(1.0), mask.index(0.0)
+    x = points(500, seed=91)
+    with torch.no_grad():
+        _, s_raw = plain(x)  # the handout's log-det is its raw log-scale
+        y, log_det = bounded(x)
+        t = plain.t_func(x * plain.mask)[:, b]
+    assert (s_raw.abs() > 2 * bound).float().mean() > 0.2  # the clamp acts on many points
+    torch.testing.assert_close(log_det, bound * torch.tanh(s_raw / bound), rtol=1e-14, atol=1e-15)
+    assert log_det.abs().max() <= bound
+    assert torch.equal(y[:, a], x[:, a])
+    torch.testing.assert_close(y[:, b], x[:, b] * torch.exp(log_det) + t, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("bound", BOUNDS)
+@pytest.mark.parametrize("mask", MASKS.values(), ids=MASKS.keys())
+def test_bounded_layer_log_det_equals_autograd_jacobian(mask, bound):
+    _, layer = twin_layers(mask, bound, seed=92)
+    a, b = mask.index(1.0), mask.index(0.0)
+    clamped = 0
+    for x in points(8, seed=93):
+        J = jacobian(lambda v: layer(v[None])[0][0], x)
+        y, log_det = layer(x[None])
+        clamped += bool(log_det.abs()[0] > 0.9 * bound)
+        assert J[a, b] == 0.0 and J[a, a] == 1.0
+        torch.testing.assert_close(J[b, b], torch.exp(log_det[0]), rtol=1e-12, atol=0)
+        torch.testing.assert_close(logabsdet(J), log_det[0], rtol=1e-12, atol=1e-14)
+
+        J_inv = jacobian(lambda v: layer.inverse(v[None])[0][0], y[0].detach())
+        _, inv_log_det = layer.inverse(y.detach())
+        assert J_inv[a, b] == 0.0 and J_inv[a, a] == 1.0
+        torch.testing.assert_close(logabsdet(J_inv), inv_log_det[0], rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(inv_log_det[0], -log_det[0], rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(J_inv @ J, torch.eye(2, dtype=F64), rtol=0, atol=1e-12)
+    assert clamped >= 2  # some points sit near the bound, where tanh is far from linear
+
+
+@pytest.mark.parametrize("bound", BOUNDS)
+@pytest.mark.parametrize("mask", MASKS.values(), ids=MASKS.keys())
+def test_bounded_layer_inverse_and_forward_are_inverse(mask, bound):
+    _, layer = twin_layers(mask, bound, seed=94)
+    x = points(400, seed=95, scale=4.0)
+    with torch.no_grad():
+        y, log_det = layer(x)
+        x_back, inv_log_det = layer.inverse(y)
+        y_back, _ = layer(layer.inverse(x)[0])
+    torch.testing.assert_close(x_back, x, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(y_back, x, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(inv_log_det, -log_det, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("K", [1, 3])
+def test_bounded_flow_log_probability_is_the_change_of_variables(K):
+    flow = make_bounded_flow(K, 1.0, seed=96 + K)
+    x = points(4, seed=K)
+    with torch.no_grad():
+        z = flow_inverse(flow, x)
+        log_p = flow.log_probability(x)
+        torch.testing.assert_close(flow_forward(flow, z), x, rtol=1e-12, atol=1e-12)
+    for i in range(len(x)):
+        J_inv = jacobian(lambda v: flow_inverse(flow, v[None])[0], x[i])
+        torch.testing.assert_close(log_p[i], flow.prior.log_prob(z[i]) + logabsdet(J_inv), rtol=1e-12, atol=1e-12)
+    torch.manual_seed(0)
+    xs, log_ps = flow.sample_x(200)
+    with torch.no_grad():
+        torch.testing.assert_close(log_ps, flow.log_probability(xs), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("K", [1, 2, 4])
+def test_scale_bound_none_is_the_handout_flow_exactly(K):
+    flows = []
+    for kwargs in ({}, {"scale_bound": None}, {"scale_bound": 2.0}):
+        torch.manual_seed(K)
+        flows.append(CouplingFlow(K, **kwargs))
+    plain, none, bounded = flows
+    # the bound draws no random numbers: same seed, same weights
+    for f in (none, bounded):
+        for (k1, v1), (k2, v2) in zip(plain.state_dict().items(), f.state_dict().items(), strict=True):
+            assert k1 == k2 and torch.equal(v1, v2)
+    assert plain.scale_bound is none.scale_bound is None and bounded.scale_bound == 2.0
+    assert all(layer.scale_bound is None for layer in none.layers)
+    assert all(layer.scale_bound == 2.0 for layer in bounded.layers)
+    assert "scale_bound=2" in repr(bounded) and "scale_bound" not in repr(plain)
+    for f in (plain, none, bounded):
+        for layer in f.layers:
+            torch.nn.init.normal_(layer.scale_factor, std=3.0, generator=torch.Generator().manual_seed(0))
+    x = points(64, seed=5).float()
+    with torch.no_grad():
+        assert torch.equal(none.log_probability(x), plain.log_probability(x))
+        assert not torch.allclose(bounded.log_probability(x), plain.log_probability(x))
+        # the handout's formula, written out
+        layer = none.layers[0]
+        m = layer.mask
+        s = layer.s_func(x * m) * layer.scale_factor * (1 - m)
+        y_ref = x * m + (1 - m) * (x * torch.exp(s) + layer.t_func(x * m) * (1 - m))
+        y, log_det = layer(x)
+        assert torch.equal(y, y_ref) and torch.equal(log_det, s.sum(-1))
+
+
+def test_a_huge_bound_is_the_handout_layer():
+    plain, bounded = twin_layers([1.0, 0.0], 1e8, seed=97, median_abs=1.0)
+    x = points(100, seed=98)
+    with torch.no_grad():
+        for method in ("forward", "inverse"):
+            (y1, ld1), (y2, ld2) = getattr(plain, method)(x), getattr(bounded, method)(x)
+            torch.testing.assert_close(y2, y1, rtol=1e-13, atol=1e-13)
+            torch.testing.assert_close(ld2, ld1, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("bound", BOUNDS)
+@pytest.mark.parametrize("K", [1, 2, 4])
+@pytest.mark.parametrize("n", [1, 64])
+def test_engine_loss_and_grad_equal_autograd_with_a_bound(K, n, bound):
+    flow = make_bounded_flow(K, bound, seed=100 + K)
+    y = engine_batch(n, seed=K)
+    params = _flow_engine.FlowParams(flow)
+    assert params.bounds == [bound] * K
+    loss = _flow_engine.loss_and_grad(params, y)
+
+    flow.zero_grad()
+    ref = -flow.log_probability(torch.from_numpy(y)).mean()
+    ref.backward()
+    assert loss == pytest.approx(ref.item(), rel=1e-13)
+    expected = torch_grads_in_engine_layout(flow, params)
+    assert np.abs(expected).max() > 1e-2
+    np.testing.assert_allclose(params.grad, expected, rtol=1e-12, atol=1e-14 * np.abs(expected).max())
+    with torch.no_grad():
+        ref_lp = flow.log_probability(torch.from_numpy(y)).numpy()
+    np.testing.assert_allclose(_flow_engine.log_prob(params, y), ref_lp, rtol=1e-13, atol=1e-13)
+    # the last layer (the first inverse) sees y itself: there the clamp acts on many points
+    last = flow.layers[-1]
+    with torch.no_grad():
+        yt = torch.from_numpy(y) * last.mask
+        s_raw = (last.s_func(yt) * last.scale_factor)[:, int(torch.argmin(last.mask))]
+    assert (s_raw.abs() > bound).float().mean() > 0.2 or n == 1
+
+
+def test_engine_with_a_bound_in_float32_follows_the_module():
+    flow = make_bounded_flow(2, 1.0, seed=3).float()
+    params = _flow_engine.FlowParams(flow)
+    y = engine_batch(64).astype(np.float32)
+    loss = _flow_engine.loss_and_grad(params, y)
+    flow.zero_grad()
+    ref = -flow.log_probability(torch.from_numpy(y)).mean()
+    ref.backward()
+    assert loss == pytest.approx(ref.item(), rel=1e-5)
+    expected = torch_grads_in_engine_layout(flow, params)
+    np.testing.assert_allclose(params.grad, expected, rtol=1e-3, atol=1e-5 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("K", [1, 4])
+def test_numpy_and_autograd_engines_agree_with_a_bound(K):
+    data = moons64(500, seed=3)
+    curves = {}
+    for engine in ("numpy", "autograd"):
+        torch.manual_seed(K)
+        model = CouplingFlow(K, scale_bound=0.5).double()
+        torch.manual_seed(7)
+        curves[engine] = quiet_train(model, data, epochs=4, batch_size=64, lr=5e-2, engine=engine)
+        states = {k: v.clone() for k, v in curves[engine][0].state_dict().items()}
+        curves[engine] = (*curves[engine], states)
+    for i in (1, 2):
+        np.testing.assert_allclose(curves["numpy"][i], curves["autograd"][i], rtol=1e-10)
+    for key, value in curves["numpy"][3].items():
+        torch.testing.assert_close(value, curves["autograd"][3][key], rtol=1e-9, atol=1e-11, msg=key)
+
+
+def test_fit_toy_flow_passes_the_bound_and_keeps_the_seeds():
+    kw = {"num_samples": 200, "num_layers": 2, "epochs": 1, "num_test": 300, "progress": False}
+    plain = fit_toy_flow("Moons", **kw)
+    bounded = fit_toy_flow("Moons", scale_bound=1.5, **kw)
+    assert plain.model.scale_bound is None and bounded.model.scale_bound == 1.5
+    assert all(layer.scale_bound == 1.5 for layer in bounded.model.layers)
+    torch.manual_seed(8)
+    data = ToyDataset("Moons", num_samples=200)
+    model = CouplingFlow(2, scale_bound=1.5)
+    _, train_losses, valid_losses = quiet_train(model, data, epochs=1)
+    assert bounded.train_losses == train_losses and bounded.valid_losses == valid_losses
+    # one epoch from scale_factor = 0 stays in the clamp's nearly linear range: almost the handout's flow
+    assert bounded.train_losses[0] == pytest.approx(plain.train_losses[0], rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("bound", "exc", "match"),
+    [
+        (0, ValueError, "scale_bound must be a finite number"),
+        (-1.0, ValueError, "scale_bound must be a finite number"),
+        (float("nan"), ValueError, "scale_bound must be a finite number"),
+        (float("inf"), ValueError, "scale_bound must be a finite number"),
+        ("2", TypeError, "scale_bound must be a real number"),
+        (True, TypeError, "scale_bound must be a real number"),
+    ],
+)
+def test_bad_scale_bound(bound, exc, match):
+    with pytest.raises(exc, match=match):
+        CouplingLayer(torch.tensor([1.0, 0.0]), scale_bound=bound)
+    with pytest.raises(exc, match=match):
+        CouplingFlow(2, scale_bound=bound)

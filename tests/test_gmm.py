@@ -346,3 +346,61 @@ def test_bad_sample_size_and_ring_arguments():
         ring_gmm(radius=-1.0)
     with pytest.raises(ValueError, match="variance"):
         ring_gmm(variance=0.0)
+
+
+# --- the noisy mixture q_sigma = p * N(0, sigma^2 I) ------------------------------
+
+
+@pytest.mark.parametrize("name", list(MIXTURES))
+@pytest.mark.parametrize("noise", [0.1, 1.0, 7.5])
+def test_noisy_score_equals_autograd_of_noisy_log_prob(name, noise):
+    gmm = MIXTURES[name]
+    x = 4 * torch.randn(150, gmm.dim, dtype=F64, generator=gen(11))
+    xg = x.clone().requires_grad_(True)
+    (auto,) = torch.autograd.grad(gmm.noisy_log_prob(xg, noise).sum(), xg)
+    score = gmm.noisy_score(x, noise)
+    assert score.shape == x.shape and score.dtype == F64
+    torch.testing.assert_close(score, auto, rtol=1e-10, atol=1e-10)
+    # each component's covariance grows by noise^2: the scipy reference with that standard deviation
+    s_eff = math.sqrt(gmm.sigma**2 + noise**2)
+    assert gmm.noisy_sigma(noise) == pytest.approx(s_eff, rel=1e-15)
+    np.testing.assert_allclose(gmm.noisy_log_prob(x, noise).numpy(), reference_log_prob(gmm, x.numpy(), s_eff),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(score.numpy(), reference_score(gmm, x.numpy(), s_eff), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["one 1-d", "two 1-d"])
+@pytest.mark.parametrize("noise", [0.3, 2.0])
+def test_noisy_log_prob_is_the_convolution_with_the_noise(name, noise):
+    """q(y) = int p(x) N(y - x; 0, noise^2) dx by quadrature on a fine grid (1-d mixtures)."""
+    gmm = MIXTURES[name]
+    xs = torch.linspace(-15, 15, 30001, dtype=F64)
+    p = torch.exp(gmm.log_prob(xs[:, None])).numpy()
+    ys = np.array([-3.0, -0.4, 0.0, 1.1, 2.5, 6.0])
+    kernel = np.exp(-((ys[:, None] - xs.numpy()[None]) ** 2) / (2 * noise**2)) / math.sqrt(2 * math.pi * noise**2)
+    q = np.trapezoid(kernel * p[None], xs.numpy(), axis=1)
+    lq = gmm.noisy_log_prob(torch.tensor(ys[:, None]), noise).numpy()
+    np.testing.assert_allclose(lq, np.log(q), rtol=0, atol=1e-8)
+
+
+def test_noisy_samples_follow_the_noisy_mixture():
+    """Samples plus N(0, noise^2) noise have the noisy mixture's mean score zero and the right spread."""
+    gmm, noise = GMMDist(), 2.0
+    x = gmm.sample(200_000, generator=gen(12)).double()
+    y = x + noise * torch.randn(x.shape, dtype=F64, generator=gen(13))
+    s = gmm.noisy_score(y, noise)
+    # E_q[score] = 0 and E_q[score^T (y - mean)] = -d (integration by parts)
+    se = s.std(0) / math.sqrt(len(y))
+    assert bool((s.mean(0).abs() < 4 * se).all())
+    assert (s * (y - y.mean(0))).sum(1).mean().item() == pytest.approx(-2.0, abs=0.03)
+
+
+@pytest.mark.parametrize(("noise", "exc"), [(0, ValueError), (-1.0, ValueError), (float("nan"), ValueError),
+                                            ("1", TypeError), (None, TypeError)])
+def test_bad_noise(noise, exc):
+    gmm = GMMDist()
+    x = torch.zeros(3, 2)
+    calls = (lambda: gmm.noisy_score(x, noise), lambda: gmm.noisy_log_prob(x, noise), lambda: gmm.noisy_sigma(noise))
+    for call in calls:
+        with pytest.raises(exc, match="noise"):
+            call()

@@ -19,6 +19,8 @@ from probmods.gmm import GMMDist, IsotropicGMM, mode_weights, ring_gmm
 from probmods.mcmc import (
     ChainResult,
     SamplerState,
+    StepAdaptation,
+    adapt_step_size,
     annealed_langevin,
     eps_from_noise,
     init_state,
@@ -521,3 +523,83 @@ def test_mala_records_per_chain_acceptance():
     torch.testing.assert_close(res.acceptance_rate, res.accepted.double().mean(0).to(res.acceptance_rate.dtype))
     torch.testing.assert_close(res.acceptance_trace, res.accepted.float().mean(1).to(res.acceptance_trace.dtype))
     assert sample(torch.zeros(3, 2), target, 0.5, 5).accepted is None
+
+
+# --- step-size adaptation for MALA ----------------------------------------------
+
+
+@pytest.mark.parametrize("d", [2, 10])
+@pytest.mark.parametrize("target_accept", [0.3, 0.574, 0.8])
+def test_adapted_step_hits_the_target_acceptance(d, target_accept):
+    """After the warm-up, MALA with the frozen step accepts at the target rate (N(0, S^2 I))."""
+    g = IsotropicGMM([[0.0] * d], S)
+    target = target_from(score=g.score, log_prob=g.log_prob)
+    x0 = S * torch.randn(200, d, dtype=F64, generator=gen(0))
+    res = adapt_step_size(x0, target, 0.01, 500, target_accept=target_accept, generator=gen(1))
+    after = sample(res.state.position, target, res.eps, 200, method="mala", generator=gen(2))
+    assert after.acceptance_rate.mean().item() == pytest.approx(target_accept, abs=0.05)
+    assert res.acceptance_trace[-250:].mean().item() == pytest.approx(target_accept, abs=0.05)
+
+
+def test_adapted_step_shrinks_for_a_higher_target_and_a_higher_dimension():
+    steps = {}
+    for d in (2, 10):
+        g = IsotropicGMM([[0.0] * d], S)
+        target = target_from(score=g.score, log_prob=g.log_prob)
+        for a in (0.3, 0.8):
+            x0 = S * torch.randn(200, d, dtype=F64, generator=gen(0))
+            steps[d, a] = adapt_step_size(x0, target, 0.01, 500, target_accept=a, generator=gen(1)).eps
+    assert steps[2, 0.8] < steps[2, 0.3] and steps[10, 0.8] < steps[10, 0.3]
+    assert steps[10, 0.3] < steps[2, 0.3] and steps[10, 0.8] < steps[2, 0.8]
+
+
+def test_adaptation_is_the_robbins_monro_recursion():
+    """The traces obey log eps_{k+1} = log eps_k + gain (k+1)^-decay (a_k - a*); the frozen step
+    is the geometric mean of the second half; one target call per step plus one at the start."""
+    target = Counting(target_from(log_prob=lambda x: -(x * x).sum(1) / 2))
+    res = adapt_step_size(torch.zeros(30, 2, dtype=F64), target, 0.2, 41, target_accept=0.6, gain=0.5,
+                          decay=0.8, generator=gen(3))
+    assert isinstance(res, StepAdaptation) and target.calls == 42
+    assert res.eps_trace.shape == res.acceptance_trace.shape == (41,)
+    assert res.eps_trace.dtype == res.acceptance_trace.dtype == F64
+    assert res.eps_trace[0].item() == pytest.approx(0.2, rel=1e-15)
+    k = torch.arange(40, dtype=F64)
+    expected = torch.log(res.eps_trace[:-1]) + 0.5 / (k + 1) ** 0.8 * (res.acceptance_trace[:-1] - 0.6)
+    torch.testing.assert_close(torch.log(res.eps_trace[1:]), expected, rtol=1e-12, atol=1e-12)
+    assert res.eps == pytest.approx(torch.log(res.eps_trace[20:]).mean().exp().item(), rel=1e-12)
+    assert res.state.position.shape == (30, 2) and res.state.log_prob is not None
+    # the acceptances are multiples of 1/30 (fractions of the 30 chains)
+    torch.testing.assert_close(res.acceptance_trace * 30, (res.acceptance_trace * 30).round())
+
+
+def test_adaptation_same_seed_same_run():
+    target = target_from(log_prob=lambda x: -(x * x).sum(1) / 2)
+    a = adapt_step_size(torch.zeros(5, 2), target, 0.1, 20, generator=gen(4))
+    b = adapt_step_size(torch.zeros(5, 2), target, 0.1, 20, generator=gen(4))
+    assert a.eps == b.eps
+    torch.testing.assert_close(a.state.position, b.state.position, rtol=0, atol=0)
+
+
+ADAPT_BAD = [
+    ("target_accept 0", dict(target_accept=0.0), ValueError, "target_accept"),
+    ("target_accept 1", dict(target_accept=1.0), ValueError, "target_accept"),
+    ("target_accept str", dict(target_accept="0.5"), TypeError, "target_accept"),
+    ("decay 0.5", dict(decay=0.5), ValueError, "decay"),
+    ("decay 1.5", dict(decay=1.5), ValueError, "decay"),
+    ("gain 0", dict(gain=0.0), ValueError, "gain"),
+    ("eps0 negative", dict(eps0=-0.1), ValueError, "eps0"),
+    ("n_warmup 0", dict(n_warmup=0), ValueError, "n_warmup"),
+    ("n_warmup float", dict(n_warmup=10.0), TypeError, "n_warmup"),
+    ("score only", dict(target=target_from(score=lambda x: -x)), ValueError, "log-density"),
+    ("target not callable", dict(target="mala"), TypeError, "target"),
+    ("generator string", dict(generator="0"), TypeError, "generator"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "match"), [c[1:] for c in ADAPT_BAD], ids=[c[0] for c in ADAPT_BAD])
+def test_adapt_step_size_bad_input(kwargs, exc, match):
+    args = dict(x0=torch.zeros(3, 2), target=target_from(log_prob=lambda x: -(x * x).sum(1) / 2), eps0=0.1,
+                n_warmup=5)
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        adapt_step_size(**args)

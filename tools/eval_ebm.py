@@ -17,6 +17,7 @@ posterior; a model passes only at scale 1).
 
 import argparse
 import time
+from dataclasses import asdict
 
 import torch
 
@@ -28,10 +29,15 @@ from probmods.mcmc import eps_from_noise, sample, target_from
 
 
 def load_state(spec):
+    """(averaged weights, the run's TrainConfig) of FILE[:kind] or FILE+FILE:avg-kind."""
     files, _, kind = spec.partition(":")
     kind = kind or "ema"
-    states = [torch.load(f, weights_only=True)[kind.removeprefix("avg-")] for f in files.split("+")]
-    return {k: sum(s[k] for s in states) / len(states) for k in states[0]}
+    raw = [torch.load(f, weights_only=True) for f in files.split("+")]
+    states = [r[kind.removeprefix("avg-")] for r in raw]
+    saved = raw[0].get("config", {})  # snapshots carry their run's configuration (temperature included)
+    cfg = TrainConfig(**{**asdict(TrainConfig()), **{k: tuple(v) if isinstance(v, list) else v
+                                                      for k, v in saved.items()}})
+    return {k: sum(s[k] for s in states) / len(states) for k in states[0]}, cfg
 
 
 def denoise_report(energy, images, held_out):
@@ -120,12 +126,13 @@ def main():
     judge = JudgeCNN()
     judge.load_state_dict(torch.load("probmods/ebm/weights/judge.pt", weights_only=True))
     judge.eval().requires_grad_(False)
-    cfg = TrainConfig()
     for spec in args.specs:
+        weights, cfg = load_state(spec)
         net = EnergyCNN(cfg.width)
-        net.load_state_dict(load_state(spec))
+        net.load_state_dict(weights)
         net.eval().requires_grad_(False)
         energy = SamplerEnergy(net, cfg.temperature * args.temperature_scale, cfg.range_scale)
+        print(f"{spec}: T = {cfg.temperature:.3e} x {args.temperature_scale} (eps / T = {cfg.eps_over_t})")
         for s in (2, 3) if args.both else (2,):
             g = torch.Generator().manual_seed(1000)  # not the chapter's seeds: its pages confirm independently
             x0 = torch.rand(args.chains, 1, 28, 28, generator=g)

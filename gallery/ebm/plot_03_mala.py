@@ -49,12 +49,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from probmods.ebm import load_pretrained
+from probmods.ebm import load_energy
 from probmods.ebm.pretrained import evaluate_samples, format_quality
 from probmods.mcmc import eps_from_noise, init_state, mala_step, sample, target_from
 from probmods.plotting import grid_height, image_grid
 
-energy = load_pretrained()
+energy = load_energy()  # the shipped model, or the course's own (PROBMODS_COURSE_ENERGY)
 target = target_from(energy=energy)
 x = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(5))
 eps = eps_from_noise(2 / 256)

@@ -25,12 +25,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from probmods.ebm import load_pretrained
+from probmods.ebm import load_energy
 from probmods.ebm.pretrained import evaluate_samples, format_quality, real_digits
 from probmods.mcmc import eps_from_noise, sample, target_from
 from probmods.plotting import animate_image_grids, grid_height, image_grid
 
-energy = load_pretrained()
+energy = load_energy()  # the shipped model, or the course's own (PROBMODS_COURSE_ENERGY)
 target = target_from(energy=energy)
 x0 = torch.rand(30, 1, 28, 28, generator=torch.Generator().manual_seed(0))
 t0 = time.perf_counter()

@@ -42,12 +42,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from probmods.ebm import load_noisy_digits, load_pretrained
+from probmods.ebm import load_energy, load_noisy_digits
 from probmods.ebm.denoise import posterior_score
 from probmods.ebm.pretrained import real_digits
 from probmods.mcmc import eps_from_noise
 
-energy = load_pretrained()
+energy = load_energy()  # the shipped model, or the course's own (PROBMODS_COURSE_ENERGY)
 data = load_noisy_digits()
 clean = data["clean"]
 for sigma, y in zip(data["sigmas"].tolist(), data["noisy"], strict=True):

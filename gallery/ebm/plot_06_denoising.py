@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from probmods.ebm import load_noisy_digits, load_pretrained
+from probmods.ebm import load_energy, load_noisy_digits
 from probmods.ebm.data import load_digits, train_test_split
 from probmods.ebm.denoise import (
     add_noise,
@@ -43,7 +43,7 @@ from probmods.ebm.denoise import (
 from probmods.ebm.pretrained import evaluate_samples
 from probmods.plotting import grid_height, image_grid
 
-energy = load_pretrained()
+energy = load_energy()  # the shipped model, or the course's own (PROBMODS_COURSE_ENERGY)
 data = load_noisy_digits()
 clean, labels, sigmas = data["clean"], data["labels"], data["sigmas"].tolist()
 images, all_labels = load_digits()

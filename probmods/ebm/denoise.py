@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from scipy import ndimage, signal
 
-from .._checks import check_positive, check_positive_int, check_seed
+from .._checks import as_array, check_callable, check_positive, check_positive_int, check_seed
 from ..mcmc import eps_from_noise, sample, target_from
 from .model import check_images
 
@@ -52,13 +52,14 @@ def posterior_score(energy, x: torch.Tensor, y: torch.Tensor, sigma: float) -> t
     x, y : torch.Tensor, shape (B, 1, 28, 28)
         Current images and noisy observations.
     sigma : float
-        Noise standard deviation, > 0.
+        Noise standard deviation, in [1e-100, 1e100].
 
     Returns
     -------
     torch.Tensor, shape (B, 1, 28, 28)
     """
-    _, grad = posterior_target(energy, y, sigma)(x)
+    target = posterior_target(energy, y, sigma)
+    _, grad = target(check_images(x, "x", energy))
     return grad
 
 
@@ -85,6 +86,8 @@ def posterior_target(energy, y: torch.Tensor, sigma: float):
     def target(x):
         if x.shape != y.shape:
             raise ValueError(f"x must have the shape of y {tuple(y.shape)}, got {tuple(x.shape)}")
+        if x.dtype != y.dtype:
+            x = x.to(y.dtype)
         lp, grad = prior(x)
         r = y - x
         return lp - 0.5 * inv_var * (r * r).flatten(1).sum(1), grad + inv_var * r
@@ -93,7 +96,10 @@ def posterior_target(energy, y: torch.Tensor, sigma: float):
 
 
 def add_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
-    """``x + sigma * N(0, I)`` from a fixed seed (no clipping, as in the model ``y = x + n``)."""
+    """``x + sigma * N(0, I)`` from a fixed seed (no clipping, as in the model ``y = x + n``).
+
+    ``x``: images (B, 1, 28, 28), float; ``sigma`` in [1e-100, 1e100]; ``seed`` an int-like seed.
+    """
     x = check_images(x)
     sigma = check_positive(sigma, "sigma")
     g = torch.Generator().manual_seed(check_seed(seed))
@@ -132,7 +138,8 @@ def perceptual_denoise(energy, y: torch.Tensor, sigma: float, n_samples: int = 1
     """
     y, sigma = _check_observation(y, sigma)
     n_samples = check_positive_int(n_samples, "n_samples")
-    eps = eps_from_noise(noise_scale)
+    eps = eps_from_noise(check_positive(noise_scale, "noise_scale"))
+    check_callable(callback, "callback", optional=True)
     ys = y.repeat(n_samples, 1, 1, 1)
     res = sample(ys.clone(), posterior_target(energy, ys, sigma), eps, n_steps, method=method,
                  generator=generator, progress=progress, callback=callback)
@@ -141,8 +148,7 @@ def perceptual_denoise(energy, y: torch.Tensor, sigma: float, n_samples: int = 1
 
 # -- quality measures ------------------------------------------------------------------------------
 def _as_images(x, name):
-    a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    a = np.asarray(a, dtype=np.float64)
+    a = as_array(x, name)
     if a.ndim < 2 or a.shape[-2:] != (28, 28):
         raise ValueError(f"{name} must be images of shape (..., 28, 28), got {a.shape}")
     if not np.isfinite(a).all():
@@ -150,11 +156,17 @@ def _as_images(x, name):
     return a.reshape(-1, 28, 28)
 
 
+def _nonempty(a, name):
+    if len(a) == 0:
+        raise ValueError(f"{name} must hold at least one image, got shape {a.shape}")
+    return a
+
+
 def _estimate_and_reference(x, reference):
     """An estimate clipped to [0, 1] (it is an image) and its reference, as (n, 28, 28) float64 arrays."""
     a, b = np.clip(_as_images(x, "x"), 0, 1), _as_images(reference, "reference")
-    if a.shape != b.shape:
-        raise ValueError(f"x and reference must hold the same images, got {a.shape} and {b.shape}")
+    if a.shape != b.shape or a.shape[0] == 0:
+        raise ValueError(f"x and reference must hold the same (at least one) images, got {a.shape} and {b.shape}")
     return a, b
 
 
@@ -195,13 +207,15 @@ def ssim(x, reference, window_sigma: float = 1.5) -> np.ndarray:
     ----------
     x, reference : array_like or torch.Tensor, shape (..., 28, 28)
     window_sigma : float, default 1.5
+        Standard deviation of the Gaussian window in pixels, in [1e-3, 28] (the window is
+        truncated at 3.5 of them; a wider one than the image changes nothing).
 
     Returns
     -------
     numpy.ndarray, shape (n_images,)
     """
     a, b = _estimate_and_reference(x, reference)
-    s = check_positive(window_sigma, "window_sigma")
+    s = check_positive(window_sigma, "window_sigma", 1e-3, 28.0)
     c1, c2 = 0.01**2, 0.03**2
 
     def f(z):
@@ -215,32 +229,48 @@ def ssim(x, reference, window_sigma: float = 1.5) -> np.ndarray:
 
 # -- classical baselines -----------------------------------------------------------------------------
 def gaussian_denoise(y, width: float) -> np.ndarray:
-    """Gaussian filter of standard deviation ``width`` pixels, per image; shape (n, 28, 28)."""
-    a = _as_images(y, "y")
-    w = check_positive(width, "width")
+    """Gaussian filter of standard deviation ``width`` pixels, per image; shape (n, 28, 28).
+
+    ``y``: finite images (..., 28, 28), at least one; ``width`` in [1e-3, 28] pixels.
+    """
+    a = _nonempty(_as_images(y, "y"), "y")
+    w = check_positive(width, "width", 1e-3, 28.0)
     return ndimage.gaussian_filter(a, sigma=(0, w, w), mode="reflect")
 
 
 def wiener_denoise(y, size: int, sigma: float) -> np.ndarray:
     """Adaptive (local) Wiener filter with a ``size x size`` window and known noise variance sigma^2.
 
-    :func:`scipy.signal.wiener` per image; shape (n, 28, 28).
+    :func:`scipy.signal.wiener` per image; shape (n, 28, 28). ``y``: finite images
+    (..., 28, 28), at least one; ``size`` an odd or even integer in [1, 28]; ``sigma`` in
+    [1e-100, 1e100].
     """
-    a = _as_images(y, "y")
-    size = check_positive_int(size, "size")
+    a = _nonempty(_as_images(y, "y"), "y")
+    size = check_positive_int(size, "size", 28)
     sigma = check_positive(sigma, "sigma")
-    return np.stack([signal.wiener(im, (size, size), noise=sigma**2) for im in a])
+    with np.errstate(divide="ignore", invalid="ignore"):  # flat windows: scipy then keeps the local mean
+        return np.stack([signal.wiener(im, (size, size), noise=sigma**2) for im in a])
 
 
 def best_parameter(denoise, clean, noisy, candidates) -> tuple:
     """The candidate parameter with the highest mean PSNR of ``denoise(noisy, p)`` against ``clean``.
+
+    ``denoise`` is called as ``denoise(noisy, p)``; ``clean`` and ``noisy`` are finite images
+    (..., 28, 28), the same number of each; ``candidates`` a non-empty list or tuple.
 
     Returns
     -------
     best : the chosen candidate
     scores : numpy.ndarray, mean PSNR of every candidate
     """
-    scores = np.array([psnr(denoise(noisy, p), clean).mean() for p in candidates])
-    if len(scores) == 0:
+    check_callable(denoise, "denoise")
+    clean_a, noisy_a = _as_images(clean, "clean"), _as_images(noisy, "noisy")
+    if clean_a.shape != noisy_a.shape or len(clean_a) == 0:
+        raise ValueError(f"clean and noisy must hold the same (at least one) images, got {clean_a.shape} and "
+                         f"{noisy_a.shape}")
+    if isinstance(candidates, (str, bytes)) or not isinstance(candidates, (list, tuple, np.ndarray)):
+        raise TypeError(f"candidates must be a list or tuple of parameters, got {type(candidates).__name__}")
+    if len(candidates) == 0:
         raise ValueError("candidates must not be empty")
+    scores = np.array([psnr(denoise(noisy, p), clean).mean() for p in candidates])
     return candidates[int(np.argmax(scores))], scores

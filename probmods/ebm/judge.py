@@ -19,7 +19,15 @@ from scipy import linalg
 from torch import nn
 from torch.nn import functional as F
 
-from .._checks import check_positive_int, check_seed
+from .._checks import (
+    as_array,
+    as_points,
+    check_callable,
+    check_generator,
+    check_positive_int,
+    check_probability,
+    check_seed,
+)
 from ..utils import progress_bar
 from .model import check_images
 
@@ -35,6 +43,16 @@ def _smooth(x, passes):
         x = F.conv2d(x, k.view(1, 1, 1, 5), padding=(0, 2))
         x = F.conv2d(x, k.view(1, 1, 5, 1), padding=(2, 0))
     return x
+
+
+def _check_labels(labels, n):
+    """Digit labels 0..9, one per image, as an int64 tensor (integer-valued floats accepted)."""
+    y = as_array(labels, "labels", ndim=1, what="shape (n,) (one label per image)")
+    if y.shape != (n,):
+        raise ValueError(f"labels must have one entry per image ({n}), got shape {y.shape}")
+    if not np.all((y == np.round(y)) & (y >= 0) & (y <= 9)):
+        raise ValueError("labels must be digit classes 0..9")
+    return torch.from_numpy(y.astype(np.int64))
 
 
 def make_junk(n: int, digits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -55,9 +73,9 @@ def make_junk(n: int, digits: torch.Tensor, generator: torch.Generator | None = 
     -------
     torch.Tensor, shape (n, 1, 28, 28)
     """
-    n = check_positive_int(n, "n")
-    check_images(digits, "digits")
-    g = generator
+    n = check_positive_int(n, "n", 10**6)
+    digits = check_images(digits, "digits")
+    g = check_generator(generator)
     k = [n // 4 + (1 if i < n % 4 else 0) for i in range(4)]
     noise = torch.rand(k[0], 1, 28, 28, generator=g)
     b = _smooth(torch.rand(k[1], 1, 28, 28, generator=g), 3)
@@ -88,10 +106,11 @@ class JudgeCNN(nn.Module):
         self.head = nn.Linear(128, 11)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)
+        """Penultimate-layer features of images ``x`` (B, 1, 28, 28), shape (B, 128)."""
+        return self.conv(check_images(x, "x", self))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(check_images(x, "x", self)))
+        return self.head(self.conv(check_images(x, "x", self)))
 
 
 def train_judge(images: torch.Tensor, labels: torch.Tensor, epochs: int = 15, batch_size: int = 128,
@@ -118,6 +137,7 @@ def train_judge(images: torch.Tensor, labels: torch.Tensor, epochs: int = 15, ba
     p >= 0.9) 0.947, fresh junk counted as a digit 0.000.
     """
     images = check_images(images, "images")
+    labels = _check_labels(labels, len(images))
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     seed = check_seed(seed)
@@ -151,6 +171,7 @@ def judge_report(judge: JudgeCNN, x: torch.Tensor, threshold: float = 0.9) -> di
     x : torch.Tensor, shape (n, 1, 28, 28)
         Samples; pixels are clipped to [0, 1] first, as for display.
     threshold : float, default 0.9
+        Probability a digit class needs for a sample to count as that digit, in [0, 1].
 
     Returns
     -------
@@ -159,7 +180,9 @@ def judge_report(judge: JudgeCNN, x: torch.Tensor, threshold: float = 0.9) -> di
         samples counted as digits), ``n_classes``, ``labels`` (per sample, -1 when
         not counted).
     """
+    check_callable(judge, "judge")
     x = check_images(x, "x", judge)
+    threshold = check_probability(threshold, "threshold")
     with torch.no_grad():
         p = torch.softmax(judge(x.clamp(0, 1)), dim=1)
     conf, cls = p.max(dim=1)
@@ -190,9 +213,9 @@ def frechet_distance(feat_a, feat_b) -> float:
 
         \lVert\mu_a-\mu_b\rVert^2 + \operatorname{tr}\big(\Sigma_a+\Sigma_b-2(\Sigma_a\Sigma_b)^{1/2}\big)
     """
-    a = np.asarray(feat_a, dtype=np.float64)
-    b = np.asarray(feat_b, dtype=np.float64)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or len(a) < 2 or len(b) < 2:
+    a = as_points(feat_a, "feat_a", dim=None)
+    b = as_points(feat_b, "feat_b", dim=None)
+    if a.shape[1] != b.shape[1] or len(a) < 2 or len(b) < 2:
         raise ValueError(f"feat_a and feat_b must be (n, d) arrays with n >= 2, got {a.shape} and {b.shape}")
     mu = a.mean(0) - b.mean(0)
     ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
@@ -211,13 +234,15 @@ def sample_quality(samples: torch.Tensor, judge: JudgeCNN, train_images: torch.T
     Parameters
     ----------
     samples : torch.Tensor, shape (n, 1, 28, 28)
-        Generated images (clipped to [0, 1] for judging, as for display).
+        Generated images (clipped to [0, 1] for judging, as for display), n >= 2; float64
+        tensors and NumPy arrays are cast to the judge's dtype.
     judge : JudgeCNN
     train_images : torch.Tensor, shape (m, 1, 28, 28)
         The digits the energy model was trained on (for the nearest-digit distance).
     reference : torch.Tensor, shape (r, 1, 28, 28)
         Held-out real digits (for the Fréchet distance).
     threshold : float, default 0.9
+        Probability a digit class needs for a sample to count as that digit, in [0, 1].
 
     Returns
     -------
@@ -226,11 +251,27 @@ def sample_quality(samples: torch.Tensor, judge: JudgeCNN, train_images: torch.T
         (distance to the nearest training digit; under 1.5 is a copy) and
         ``frechet`` (judge features of ``samples`` vs ``reference``).
     """
+    check_callable(judge, "judge")
+    samples = check_images(samples, "samples", judge)
+    train_images = check_images(train_images, "train_images")
+    reference = check_images(reference, "reference", judge)
+    if len(reference) < 2:
+        raise ValueError(f"reference must hold at least 2 images (a covariance), got {len(reference)}")
+    threshold = check_probability(threshold, "threshold")
+    with torch.no_grad():
+        fb = judge.features(reference).numpy()
+    return _quality(samples, judge, train_images, fb, threshold)
+
+
+def _quality(samples, judge, train_images, reference_features, threshold):
+    """:func:`sample_quality` from checked inputs and the reference's features (computed once by callers)."""
+    if len(samples) < 2:
+        raise ValueError(f"samples must hold at least 2 images (a covariance), got {len(samples)}")
     out = judge_report(judge, samples, threshold)
     near = nearest_distance(samples, train_images)
     with torch.no_grad():
         fa = judge.features(samples.clamp(0, 1)).numpy()
-        fb = judge.features(reference).numpy()
+    fb = reference_features
     out.update(nearest_mean=float(near.mean()), nearest_min=float(near.min()), frechet=frechet_distance(fa, fb))
     return out
 
@@ -252,6 +293,10 @@ def main(argv=None):
     judge = train_judge(images[train_idx], labels[train_idx], progress=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(judge.state_dict(), args.out)
+    if args.out.resolve() == (Path(__file__).with_name("weights") / "judge.pt").resolve():
+        from .pretrained import _write_manifest
+
+        _write_manifest()  # the shipped file changed on purpose: record its new sha256
     print(f"saved {args.out}")
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import as_tensor, check_positive, module_dtype
+from .._checks import as_tensor, check_callable, check_positive, check_positive_int, module_dtype
 
 __all__ = ["EnergyCNN", "SamplerEnergy", "check_images"]
 
@@ -47,11 +47,12 @@ class EnergyCNN(nn.Module):
     ----------
     width : int, default 32
         Channels 16/32/64/64 for the default (``width // 2``, ``width``,
-        ``2 * width``, ``2 * width``).
+        ``2 * width``, ``2 * width``); an integer in [2, 1024].
     """
 
     def __init__(self, width: int = 32):
         super().__init__()
+        width = check_positive_int(width, "width", 1024, low=2)
         c1, c2, c3 = width // 2, width, 2 * width
         self.net = nn.Sequential(
             nn.Conv2d(1, c1, 5, stride=2, padding=4), nn.SiLU(),  # 16 x 16
@@ -64,7 +65,8 @@ class EnergyCNN(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(-1)
+        """Energies of images ``x`` of shape (B, 1, 28, 28) (float; cast to the network's dtype), shape (B,)."""
+        return self.net(check_images(x, "x", self)).squeeze(-1)
 
 
 class SamplerEnergy(nn.Module):
@@ -73,22 +75,27 @@ class SamplerEnergy(nn.Module):
     Parameters
     ----------
     energy_net : EnergyCNN
+        Any callable module mapping (B, 1, 28, 28) images to (B,) energies.
     temperature : float
-        :math:`T`.
+        :math:`T`, in [1e-100, 1e100].
     range_scale : float, default 0.02
-        :math:`\\rho` of the pixel-range term.
+        :math:`\\rho` of the pixel-range term, in [1e-100, 1e100].
     """
 
     def __init__(self, energy_net: nn.Module, temperature: float, range_scale: float = 0.02):
         super().__init__()
-        self.energy_net = energy_net
+        self.energy_net = check_callable(energy_net, "energy_net")
         self.temperature = check_positive(temperature, "temperature")
         self.range_scale = check_positive(range_scale, "range_scale")
 
     def range_term(self, x: torch.Tensor) -> torch.Tensor:
+        """The pixel-range term of images ``x`` (B, 1, 28, 28), shape (B,)."""
+        return self._range(check_images(x, "x", self.energy_net))
+
+    def _range(self, x: torch.Tensor) -> torch.Tensor:
         out = torch.relu(x - 1) ** 2 + torch.relu(-x) ** 2
         return out.flatten(1).sum(1) / (2 * self.range_scale**2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = check_images(x, "x", self.energy_net)
-        return self.energy_net(x) / self.temperature + self.range_term(x)
+        return self.energy_net(x) / self.temperature + self._range(x)

@@ -43,17 +43,37 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._checks import check_positive, check_positive_int
+from .._checks import (
+    check_limits,
+    check_nonneg,
+    check_path,
+    check_positive,
+    check_positive_int,
+    check_probability,
+    check_seed,
+    load_torch_file,
+)
 from ..mcmc import sample, target_from
 from .data import load_digits, train_test_split
-from .model import EnergyCNN, SamplerEnergy
+from .model import EnergyCNN, SamplerEnergy, check_images
 
 __all__ = ["TrainConfig", "Trainer", "main"]
 
 
 @dataclass
 class TrainConfig:
-    """Hyper-parameters of the training run (stored in every checkpoint)."""
+    """Hyper-parameters of the training run (stored in every checkpoint).
+
+    Validated on construction (a :class:`ValueError` or :class:`TypeError` naming the field),
+    without changing any value: ``seed`` an int-like seed; ``width`` in [2, 1024];
+    ``noise_scale``, ``eps_over_t`` and ``range_scale`` in [1e-100, 1e100]; ``buffer_size``
+    in [1, 2**20] (images of 3 KB each); ``batch_size`` in [1, buffer_size];
+    ``fresh_fraction``, ``ema`` in [0, 1]; ``sampler_steps``, ``posterior_steps``,
+    ``posterior_batch``, ``dsm_batch``, ``held_out_per_class`` integers >= 1; ``alpha``,
+    ``posterior_weight``, ``dsm_weight`` finite and >= 0; ``lr`` in (0, 1e100]; ``betas`` two
+    numbers in [0, 1); ``posterior_sigmas`` and ``dsm_sigmas`` pairs ``(low, high)`` of
+    positive numbers with ``low <= high``.
+    """
 
     seed: int = 0
     width: int = 32
@@ -77,6 +97,32 @@ class TrainConfig:
     dsm_batch: int = 64
     dsm_sigmas: tuple = (0.03, 0.15)  # sigma log-uniform in this range
 
+    def __post_init__(self):
+        check_seed(self.seed, "seed")
+        check_positive_int(self.width, "width", 1024, low=2)
+        for name in ("noise_scale", "eps_over_t", "range_scale"):
+            check_positive(getattr(self, name), name)
+        buffer_size = check_positive_int(self.buffer_size, "buffer_size", 2**20)
+        batch_size = check_positive_int(self.batch_size, "batch_size")
+        if batch_size > buffer_size:
+            raise ValueError(f"batch_size must be <= buffer_size ({buffer_size}), got {batch_size}")
+        for name in ("sampler_steps", "posterior_steps", "posterior_batch", "dsm_batch", "held_out_per_class"):
+            check_positive_int(getattr(self, name), name)
+        for name in ("fresh_fraction", "ema"):
+            check_probability(getattr(self, name), name)
+        for name in ("alpha", "posterior_weight", "dsm_weight"):
+            check_nonneg(getattr(self, name), name)
+        check_positive(self.lr, "lr", low=0)
+        for b in check_limits(self.betas, "betas", increasing=False):
+            if not 0 <= b < 1:
+                raise ValueError(f"betas must lie in [0, 1), got {self.betas!r}")
+        for name in ("posterior_sigmas", "dsm_sigmas"):
+            lo, hi = check_limits(getattr(self, name), name, increasing=False)
+            check_positive(lo, name)
+            check_positive(hi, name)
+            if lo > hi:
+                raise ValueError(f"{name} must be (low, high) with low <= high, got {getattr(self, name)!r}")
+
     @property
     def eps(self) -> float:
         return self.noise_scale**2 / 2
@@ -84,6 +130,9 @@ class TrainConfig:
     @property
     def temperature(self) -> float:
         return self.eps / self.eps_over_t
+
+
+_CHECKPOINT_KEYS = ("config", "iteration", "net", "ema", "opt", "buffer", "torch_rng", "numpy_rng", "log")
 
 
 def _freeze(module, frozen: bool):
@@ -102,6 +151,14 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, images: torch.Tensor | None = None):
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+        if images is not None:
+            images = check_images(images, "images")
+            need = max(config.batch_size, config.posterior_batch if config.posterior_weight > 0 else 1,
+                       config.dsm_batch if config.dsm_weight > 0 else 1)
+            if len(images) < need:
+                raise ValueError(f"images must hold at least {need} images (the largest batch), got {len(images)}")
         self.config = config
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
@@ -163,9 +220,10 @@ class Trainer:
 
         With :math:`\tilde{\mathbf x} = \mathbf x + \sigma\mathbf n`, the loss
         :math:`\langle\lVert\sigma\nabla E(\tilde{\mathbf x}) - \mathbf n\rVert^2\rangle / D`
-        (Vincent 2011, with Song & Ermon's weight :math:`\sigma^2`) is minimised by the score of
-        the data smoothed at :math:`\sigma`: it anchors the energy's local scale around the digits
-        (zero when switched off).
+        (Vincent 2011, with Song & Ermon's weight :math:`\sigma^2`), applied to the network's part
+        :math:`E_\theta/T` of the energy, is minimised by the score of the data smoothed at
+        :math:`\sigma`: it anchors the energy's local scale around the digits (zero when switched
+        off).
         """
         c = self.config
         if c.dsm_weight <= 0:
@@ -175,7 +233,9 @@ class Trainer:
         sigma = torch.from_numpy(np.exp(self.rng.uniform(lo, hi, size=c.dsm_batch))).float().view(-1, 1, 1, 1)
         n = torch.randn(x.shape)
         xt = (x + sigma * n).requires_grad_(True)
-        (grad,) = torch.autograd.grad(self.energy(xt).sum(), xt, create_graph=True)
+        # the network's part E_theta / T only: the pixel-range term is fixed (images lie in [0, 1]),
+        # while the smoothed data spill out of [0, 1], which the network must not learn to undo
+        (grad,) = torch.autograd.grad(self.net(xt).sum() / c.temperature, xt, create_graph=True)
         return ((sigma * grad - n) ** 2).flatten(1).sum(1).mean() / x[0].numel()
 
     def _posterior_chains(self):
@@ -219,7 +279,7 @@ class Trainer:
         }
 
     def save(self, path: Path) -> None:
-        path = Path(path)
+        path = check_path(path, "path")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         torch.save(self.state_dict(), tmp)
@@ -232,7 +292,7 @@ class Trainer:
         optimiser, the buffer and the random states, and counts iterations on from there; the
         configurations may differ except in the network's width.
         """
-        state = torch.load(Path(path), weights_only=True)
+        state = load_torch_file(path, "path", keys=_CHECKPOINT_KEYS, finite=False)
         saved = {**asdict(TrainConfig()), **state["config"]}  # fields added later: their defaults (off)
         if init and saved["width"] != self.config.width:
             raise ValueError(f"checkpoint {path} has width {saved['width']}, this run {self.config.width}")
@@ -253,7 +313,7 @@ class Trainer:
     @staticmethod
     def saved_config(path: Path) -> TrainConfig:
         """The configuration stored in a checkpoint (fields added later take their defaults)."""
-        state = torch.load(Path(path), weights_only=True)
+        state = load_torch_file(path, "path", keys=("config",), finite=False)
         return TrainConfig(**{**asdict(TrainConfig()), **state["config"]})
 
 
@@ -276,6 +336,8 @@ def main(argv=None):
     parser.add_argument("--dsm-weight", type=float, default=0.0,
                         help="weight of the denoising-score-matching anchor of a new run; 0 switches it off")
     parser.add_argument("--lr", type=float, default=None, help="Adam's learning rate of a new run")
+    parser.add_argument("--eps-over-t", type=float, default=None,
+                        help="eps / T of a new run (the drift on E_theta per step; smaller = a flatter temperature)")
     args = parser.parse_args(argv)
     check_positive_int(args.iterations, "iterations")
     check_positive_int(args.threads, "threads")
@@ -295,6 +357,8 @@ def main(argv=None):
             if getattr(args, name) < 0 or not math.isfinite(getattr(args, name)):
                 parser.error(f"--{name.replace('_', '-')} must be finite and >= 0")
         extra = {} if args.lr is None else {"lr": check_positive(args.lr, "lr")}
+        if args.eps_over_t is not None:
+            extra["eps_over_t"] = check_positive(args.eps_over_t, "eps_over_t")
         trainer = Trainer(TrainConfig(posterior_weight=args.posterior_weight, dsm_weight=args.dsm_weight, **extra))
         if args.init_from is not None:
             trainer.load(args.init_from, init=True)
