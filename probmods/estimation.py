@@ -233,6 +233,7 @@ def init_means(rng=None, n_components: int = 4, low: float = 0.0, high: float = 
     rng : numpy.random.Generator, int or None
     n_components : int, default 4
     low, high : float, default 0 and 3
+        Finite, within 1e100, ``low < high``.
 
     Returns
     -------

@@ -121,8 +121,10 @@ class StandardNormal:
         return f"StandardNormal(dim={self.dim})"
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """Log-density of ``z`` (shape ``(B, dim)``, real; NaN maps to NaN), shape ``(B,)``."""
-        z = as_tensor(z, "z", trailing=(self.dim,), finite=False, what=f"(B, {self.dim})")
+        """Log-density of ``z`` (shape ``(..., dim)``, real; NaN maps to NaN), shape ``(...)``."""
+        z = as_tensor(z, "z", finite=False, what=f"(..., {self.dim})")
+        if z.shape[-1] != self.dim:
+            raise ValueError(f"z must have shape (..., {self.dim}), got shape {tuple(z.shape)}")
         return -0.5 * (z * z).sum(-1) - 0.5 * self.dim * _LOG_2PI
 
     def sample(self, sample_shape=(), dtype=None) -> torch.Tensor:
@@ -185,7 +187,7 @@ class CouplingLayer(nn.Module):
     def __init__(self, mask, scale_bound: float | None = None):
         super().__init__()
         self.scale_bound = None if scale_bound is None else check_positive(scale_bound, "scale_bound")
-        mask = as_tensor(mask, "mask", ndim=1, dtype=torch.get_default_dtype(), what="(2,)")
+        mask = as_tensor(mask, "mask", dtype=torch.get_default_dtype(), what="(2,)")
         if mask.shape != (2,) or sorted(mask.tolist()) != [0.0, 1.0]:
             raise ValueError(
                 f"mask must be [1, 0] or [0, 1] (one coordinate kept, one transformed), got {mask.tolist()}"
@@ -449,7 +451,7 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
     epochs : int, default 100
     batch_size : int, default 64
     lr : float, default 1e-3
-        Adam's learning rate.
+        Adam's learning rate, in (0, 1e100].
     progress : bool, default True
         Show a tqdm progress bar with the losses.
     verbose : bool, default True
@@ -469,7 +471,7 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
         raise TypeError(f"model must be a CouplingFlow (a module with log_probability), got {type(model).__name__}")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    lr = check_positive(lr, "lr")
+    lr = check_positive(lr, "lr", low=0)  # any positive learning rate, up to 1e100
     check_choice(engine, "engine", ("numpy", "autograd"))
     if engine == "numpy" and next(model.parameters()).device.type != "cpu":
         engine = "autograd"
@@ -686,8 +688,9 @@ def plot_fits(fits, labels, grid, num_samples: int = 1000, seed: int = 0, exact=
     grid : probmods.grids.Grid2D
         Where densities are evaluated; also the axis limits of every panel.
     num_samples : int, default 1000
+        In [1, 10**6].
     seed : int, default 0
-        Torch seed for the samples.
+        Torch seed for the samples (an int-like seed in [0, 2**63)).
     exact : array_like, optional
         The exact density on ``grid``, drawn in an extra first column.
 

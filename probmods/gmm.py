@@ -75,7 +75,8 @@ class IsotropicGMM:
         self.means = torch.as_tensor(as_points(means, "means", dim=None))
         self.sigma = check_positive(sigma, "sigma")
         m = self.means.shape[0]
-        self.mix_probs = torch.as_tensor(np.full(m, 1.0 / m) if weights is None else check_weights(weights, "weights", m))
+        w = np.full(m, 1.0 / m) if weights is None else check_weights(weights, "weights", m)
+        self.mix_probs = torch.as_tensor(w)
 
     @property
     def dim(self) -> int:
@@ -98,7 +99,8 @@ class IsotropicGMM:
         n : int
         sigma : float, optional
             Standard deviation; the mixture's own by default.
-        generator : torch.Generator, optional
+        generator : torch.Generator or int, optional
+            An int seeds a new generator.
 
         Returns
         -------
@@ -243,10 +245,12 @@ def mode_weights(samples, means, max_distance: float | None = None) -> np.ndarra
     numpy.ndarray, shape (M,), or (M + 1,) when ``max_distance`` is given
         Fractions of the ``n`` samples.
     """
-    x = as_points(samples, "samples", dim=None, finite=False)
-    mu = as_points(means, "means", dim=None)
+    x = as_points(samples, "samples", dim=None, finite=False, allow_empty=True)
+    mu = as_points(means, "means", dim=None, allow_empty=True)
     if x.shape[1] != mu.shape[1]:
         raise ValueError(f"samples (n, d) and means (M, d) must agree, got {x.shape} and {mu.shape}")
+    if len(x) == 0 or len(mu) == 0:
+        raise ValueError(f"samples and means must not be empty, got {x.shape} and {mu.shape}")
     finite = np.all(np.isfinite(x), axis=1)
     d = np.sqrt(((np.where(finite[:, None], x, 0.0)[:, None, :] - mu[None]) ** 2).sum(-1))
     nearest = np.argmin(d, axis=1)

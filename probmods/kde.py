@@ -340,7 +340,8 @@ def loo_log_likelihood(samples, h, block_size: int = 128) -> np.ndarray:
     ----------
     samples : array_like, shape (N, d), N >= 2
     h : float or array_like of float, shape (m,)
-        One or several bandwidths; all are evaluated in one pass over the pairs.
+        One or several bandwidths, each in [1e-100, 1e100]; all are evaluated in one pass over
+        the pairs.
     block_size : int, default 128
         Side of the square blocks of pairs processed at once (small blocks cover
         small regions, so more of the far pairs are skipped).
@@ -441,8 +442,8 @@ def cv_bandwidth(samples, hs=None, xtol: float = 1e-3) -> CVResult:
     ----------
     samples : array_like, shape (N, d)
     hs : array_like of float, optional
-        Coarse grid; by default 12 values from Scott's ``h`` / 20 to
-        Scott's ``h`` * 2, log-spaced.
+        Coarse grid, at least 3 bandwidths each in [1e-100, 1e100]; by default 12 values
+        from Scott's ``h`` / 20 to Scott's ``h`` * 2, log-spaced.
     xtol : float, default 1e-3
         Tolerance of the refinement in :math:`\\log h`.
 

@@ -35,7 +35,6 @@ import math
 from collections.abc import Callable
 from typing import NamedTuple
 
-import numpy as np
 import torch
 
 from ._checks import (

@@ -60,7 +60,7 @@ def energy_distance(x, y) -> float:
     x = as_points(x, "x", dim=None)
     y = as_points(y, "y", dim=None)
     if y.shape[1] != x.shape[1]:
-        raise ValueError(f"x and y must have the same number of columns, got shapes {x.shape} and {y.shape}")
+        raise ValueError(f"y must have shape (n, {x.shape[1]}) (the dimension of x), got shape {y.shape}")
     if len(x) < 2 or len(y) < 2:
         raise ValueError("x and y must contain at least two points each")
     return float(2 * _mean_pairwise(x, y) - _mean_pairwise(x, x, same=True) - _mean_pairwise(y, y, same=True))

@@ -213,7 +213,7 @@ def score_field(ax, points, field, scale: float, color="C0", title=None, **kwarg
     points : array_like, shape (n, 2)
     field : array_like, shape (n, 2)
     scale : float
-        Field magnitude drawn as an arrow one axis unit long, > 0.
+        Field magnitude drawn as an arrow one axis unit long, in [1e-100, 1e100].
     color, title
         Arrow colour and panel title.
     **kwargs

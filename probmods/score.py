@@ -357,6 +357,7 @@ def train(score_net, batch_size: int = 128, nsteps: int = 10000, lr: float = 1e-
     batch_size : int, default 128
     nsteps : int, default 10000
     lr : float, default 1e-3
+        Adam's learning rate, in (0, 1e100].
     progress : bool, default True
     teacher : object with ``sample(n)``, optional
         The data distribution; :class:`~probmods.gmm.GMMDist` by default.
@@ -368,7 +369,7 @@ def train(score_net, batch_size: int = 128, nsteps: int = 10000, lr: float = 1e-
     """
     batch_size = check_positive_int(batch_size, "batch_size")
     nsteps = check_positive_int(nsteps, "nsteps")
-    lr = check_positive(lr, "lr")
+    lr = check_positive(lr, "lr", low=0)  # any positive learning rate, up to 1e100
     _check_net(score_net, "score_net")
     teacher = _check_teacher(teacher)
 
@@ -393,6 +394,7 @@ def train_annealed(cond_score_net, sigmas, batch_size: int = 256, nsteps: int = 
     batch_size : int, default 256
     nsteps : int, default 10000
     lr : float, default 1e-3
+        Adam's learning rate, in (0, 1e100].
     progress : bool, default True
     teacher : object with ``sample(n)``, optional
 
@@ -403,8 +405,8 @@ def train_annealed(cond_score_net, sigmas, batch_size: int = 256, nsteps: int = 
     """
     batch_size = check_positive_int(batch_size, "batch_size")
     nsteps = check_positive_int(nsteps, "nsteps")
-    lr = check_positive(lr, "lr")
-    sig = as_tensor(sigmas, "sigmas", dtype=torch.float32, what="(L,)").reshape(-1)
+    lr = check_positive(lr, "lr", low=0)  # any positive learning rate, up to 1e100
+    sig = as_tensor(sigmas, "sigmas", dtype=torch.float32, what="(L,)", allow_empty=True).reshape(-1)
     if sig.numel() == 0 or not bool((sig > 0).all()):
         raise ValueError("sigmas must be a non-empty sequence of positive noise levels")
     _check_net(cond_score_net, "cond_score_net")

@@ -446,13 +446,13 @@ SAMPLE_BAD = [
     ("n_steps float", dict(n_steps=2.5), TypeError, "n_steps"),
     ("thin zero", dict(thin=0), ValueError, "thin"),
     ("unknown method", dict(method="hmc"), ValueError, "method"),
-    ("x0 list", dict(x0=[[0.0, 0.0]]), TypeError, "x0"),
-    ("x0 numpy", dict(x0=np.zeros((4, 2))), TypeError, "x0"),
+    ("x0 string", dict(x0="abc"), TypeError, "x0"),  # NumPy arrays and lists are converted (test_common)
+    ("x0 complex", dict(x0=np.zeros((4, 2), dtype=complex)), TypeError, "x0"),
     ("x0 nan", dict(x0=torch.tensor([[0.0, float("nan")]], dtype=F64)), ValueError, "x0"),
     ("x0 inf", dict(x0=torch.tensor([[0.0, float("inf")]], dtype=F64)), ValueError, "x0"),
     ("x0 1-d", dict(x0=torch.zeros(2, dtype=F64)), ValueError, "x0"),
     ("x0 no chains", dict(x0=torch.zeros(0, 2, dtype=F64)), ValueError, "x0"),
-    ("x0 integer", dict(x0=torch.zeros(4, 2, dtype=torch.long)), TypeError, "x0"),
+    ("x0 object", dict(x0=np.array([[None, None]])), TypeError, "x0"),
 ]
 
 
@@ -500,7 +500,7 @@ ANNEALED_BAD = [
     ("T float", dict(T=10.0), TypeError, "T"),
     ("epsilon zero", dict(epsilon=0.0), ValueError, "epsilon"),
     ("epsilon nan", dict(epsilon=float("nan")), ValueError, "epsilon"),
-    ("init list", dict(init=[[0.0, 0.0]]), TypeError, "init"),
+    ("init string", dict(init="abc"), TypeError, "init"),
     ("init 1-d", dict(init=torch.zeros(2)), ValueError, "init"),
     ("init nan", dict(init=torch.tensor([[float("nan"), 0.0]])), ValueError, "init"),
 ]

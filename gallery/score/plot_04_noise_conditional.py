@@ -244,10 +244,12 @@ for seed in range(8):
     out = annealed_langevin(gmm.noisy_score, init8, sigmas, epsilon=5e-4, T=100, generator=gen8)
     light_exact.append(mode_weights(out[-1], gmm.means)[0])
 light_exact = np.array(light_exact)
-print(f"light mode (true 0.2): learned {w12[0]:.3f}; exact scores over 8 seeds {light_exact.mean():.3f} "
-      f"(range {light_exact.min():.3f}-{light_exact.max():.3f})")
+print(
+    f"light mode (true 0.2): learned {w12[0]:.3f}; exact scores over 8 seeds "
+    f"{light_exact.mean():.3f} (range {light_exact.min():.3f}-{light_exact.max():.3f})"
+)
 # sphinx_gallery_start_ignore
-assert light_exact.min() < w12[0] < light_exact.max()  # "a schedule effect" (the beyond page's control)
+assert light_exact.min() < w12[0] < light_exact.max()  # "a schedule effect" (page 5's control)
 # sphinx_gallery_end_ignore
 for label, final in (("learned", levels[-1]), ("exact", exact_levels[-1].float())):
     for k, mu in enumerate(gmm.means.float()):

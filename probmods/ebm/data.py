@@ -60,7 +60,9 @@ def train_test_split(labels, per_class: int = 100, seed: int = 0):
         Sorted, disjoint, covering all indices.
     """
     per_class = check_positive_int(per_class, "per_class")
-    y = as_array(labels, "labels", ndim=1, what="one dimension (one label per image)")
+    y = as_array(labels, "labels")
+    if y.ndim != 1:
+        raise ValueError(f"labels must be one-dimensional (one label per image), got shape {y.shape}")
     if y.size == 0:
         raise ValueError("labels must not be empty")
     if not np.all(y == np.round(y)) or np.abs(y).max() > 2**53:

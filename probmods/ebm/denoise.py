@@ -166,7 +166,7 @@ def _estimate_and_reference(x, reference):
     """An estimate clipped to [0, 1] (it is an image) and its reference, as (n, 28, 28) float64 arrays."""
     a, b = np.clip(_as_images(x, "x"), 0, 1), _as_images(reference, "reference")
     if a.shape != b.shape or a.shape[0] == 0:
-        raise ValueError(f"x and reference must hold the same (at least one) images, got {a.shape} and {b.shape}")
+        raise ValueError(f"x and reference must hold the same images (at least one), got {a.shape} and {b.shape}")
     return a, b
 
 
@@ -266,7 +266,7 @@ def best_parameter(denoise, clean, noisy, candidates) -> tuple:
     check_callable(denoise, "denoise")
     clean_a, noisy_a = _as_images(clean, "clean"), _as_images(noisy, "noisy")
     if clean_a.shape != noisy_a.shape or len(clean_a) == 0:
-        raise ValueError(f"clean and noisy must hold the same (at least one) images, got {clean_a.shape} and "
+        raise ValueError(f"clean and noisy must hold the same images (at least one), got {clean_a.shape} and "
                          f"{noisy_a.shape}")
     if isinstance(candidates, (str, bytes)) or not isinstance(candidates, (list, tuple, np.ndarray)):
         raise TypeError(f"candidates must be a list or tuple of parameters, got {type(candidates).__name__}")

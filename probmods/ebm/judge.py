@@ -65,9 +65,11 @@ def make_junk(n: int, digits: torch.Tensor, generator: torch.Generator | None = 
     Parameters
     ----------
     n : int
+        In [1, 10**6].
     digits : torch.Tensor, shape (m, 1, 28, 28)
         Real digits, for the permuted kind.
-    generator : torch.Generator, optional
+    generator : torch.Generator or int, optional
+        An int seeds a new generator.
 
     Returns
     -------
@@ -122,6 +124,7 @@ def train_judge(images: torch.Tensor, labels: torch.Tensor, epochs: int = 15, ba
     images : torch.Tensor, shape (n, 1, 28, 28)
         Training digits (never the held-out ones).
     labels : torch.Tensor, shape (n,)
+        Digit classes 0..9, one per image (integer-valued floats and NumPy arrays accepted).
     epochs, batch_size, seed
     progress : bool
 

@@ -111,13 +111,13 @@ def _check_noisy_digits(data, path):
 def _check_log(log, path):
     if not isinstance(log, dict) or not log or not all(isinstance(k, str) for k in log):
         raise _bad(path, "not a training log (expected a non-empty dict of named tensors)")
-    if not {"loss", "cd"} <= set(log):
-        raise _bad(path, "not a training log (every log has the series 'loss' and 'cd')")
     lengths = set()
     for key, value in log.items():
         if not torch.is_tensor(value) or not value.is_floating_point() or value.ndim != 1:
             raise _bad(path, f"{key!r} is not a one-dimensional floating-point tensor")
         lengths.add(len(value))
+    if not {"loss", "cd"} <= set(log):
+        raise _bad(path, "not a training log (every log has the series 'loss' and 'cd')")
     if len(lengths) != 1:
         raise _bad(path, "the logged series have different lengths")
 
