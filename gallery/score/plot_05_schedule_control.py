@@ -87,13 +87,14 @@ assert w12.min() > 0.2 and w12.mean() - 0.2 > 5 * se / np.sqrt(8)
 # sphinx_gallery_end_ignore
 
 # %%
-# The learned model's weight, printed on the T12 page, lies inside the range of the exact
-# scores over these eight seeds (that page checks it): with exact scores, the T12 schedule
-# puts too much weight on the light mode too, and in every seed. The excess over 0.2 is
-# a property of the **schedule**, not of the network. The seed-to-seed standard deviation is of the order of the binomial
-# standard error, so a single run cannot tell 0.22 from 0.24; the mean of eight runs
-# can (its standard error is printed), and it tells the two schedules apart: with
-# T5's levels the exact scores give less excess than with T12's.
+# The learned model's weight, printed on the T12 page, lies inside the range of the
+# exact scores over these eight seeds (that page checks it): with exact scores, the T12
+# schedule puts too much weight on the light mode too, and in every seed. The excess
+# over 0.2 is a property of the **schedule**, not of the network. The seed-to-seed
+# standard deviation is of the order of the binomial standard error, so a single run
+# cannot tell 0.22 from 0.24; the mean of eight runs can (its standard error is
+# printed), and it tells the two schedules apart: with T5's levels the exact scores give
+# less excess than with T12's.
 #
 # Where the weights are decided
 # -----------------------------
