@@ -38,12 +38,10 @@ from torch.nn import functional as F
 
 from . import _flow_engine
 from ._checks import (
-    as_array,
     as_tensor,
     check_choice,
     check_container,
     check_int,
-    check_limits,
     check_positive,
     check_positive_int,
     check_seed,
@@ -60,9 +58,7 @@ __all__ = [
     "log_density_on_grid",
     "FlowFit",
     "fit_toy_flow",
-    "plot_fits",
     "format_scores",
-    "plot_losses",
 ]
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -671,85 +667,6 @@ def fit_toy_flow(dist_type: str, num_samples: int = 1500, num_layers: int = 4, e
     )
 
 
-def plot_fits(fits, labels, grid, num_samples: int = 1000, seed: int = 0, exact=None):
-    """Compare trained flows: density, samples after every layer, and training data.
-
-    One row per fit: the learned density on ``grid`` (on the colour scale of the
-    exact density when given, else of the first fit), then ``sample_x_each_step``
-    with ``num_samples`` points, then the training data. The sample panels share
-    their axes across the whole figure: a square covering the grid's extent and the
-    central 99.6% of all samples.
-
-    Parameters
-    ----------
-    fits : sequence of FlowFit
-    labels : sequence of str
-        One label per fit (row titles).
-    grid : probmods.grids.Grid2D
-        Where densities are evaluated; also the axis limits of every panel.
-    num_samples : int, default 1000
-        In [1, 10**6].
-    seed : int, default 0
-        Torch seed for the samples (an int-like seed in [0, 2**63)).
-    exact : array_like, optional
-        The exact density on ``grid``, drawn in an extra first column.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    from .plotting import density_image, panels, scatter_samples
-
-    check_container(fits, "fits", (list, tuple), nonempty=False, what="list of FlowFit")
-    if len(fits) == 0:
-        raise ValueError("fits must hold at least one FlowFit")
-    for f in fits:
-        if not isinstance(f, FlowFit):
-            raise TypeError(f"fits must hold FlowFit objects, got a {type(f).__name__}")
-    check_container(labels, "labels", (list, tuple), nonempty=False, what="list of str")
-    if len(fits) != len(labels):
-        raise ValueError(f"labels must have one entry per fit ({len(fits)}), got {len(labels)}")
-    _check_grid(grid)
-    num_samples = check_positive_int(num_samples, "num_samples", 10**6)
-    seed = check_seed(seed)
-    if exact is not None:
-        exact = as_array(exact, "exact")
-        if exact.size != grid.nx * grid.ny:
-            raise ValueError(f"exact must have {grid.nx * grid.ny} entries (one per grid point), got shape "
-                             f"{exact.shape}")
-    dens = [np.exp(log_density_on_grid(f.model, grid)) for f in fits]
-    vmax = float(np.max(exact)) if exact is not None else float(np.quantile(dens[0], 0.999))
-    k_max = max(f.model.num_layers for f in fits)
-    extra = 1 if exact is not None else 0
-    all_steps = []
-    for f in fits:
-        torch.manual_seed(seed)
-        with torch.no_grad():
-            all_steps.append([s.numpy() for s in f.model.sample_x_each_step(num_samples)])
-    pts = np.concatenate([np.concatenate(st) for st in all_steps])
-    lo = np.minimum(np.quantile(pts, 0.002, axis=0), [grid.xlim[0], grid.ylim[0]])
-    hi = np.maximum(np.quantile(pts, 0.998, axis=0), [grid.xlim[1], grid.ylim[1]])
-    centre, half = (lo + hi) / 2, float(np.max(hi - lo)) / 2  # square panels
-    lims = ((centre[0] - half, centre[0] + half), (centre[1] - half, centre[1] + half))
-    fig, axes = panels(len(fits), k_max + 3 + extra, size=2.2)
-    for row, (f, label, d, steps) in enumerate(zip(fits, labels, dens, all_steps, strict=True)):
-        ax_row = axes[row]
-        if exact is not None:
-            density_image(ax_row[0], grid, exact, vmin=0, vmax=vmax, title="exact density")
-        density_image(ax_row[extra], grid, d, vmin=0, vmax=vmax, title=f"{label}\nflow density")
-        for k in range(k_max + 1):
-            ax = ax_row[extra + 1 + k]
-            if k < len(steps):
-                scatter_samples(ax, steps[k], lims=lims, s=1.5, title="prior $z$" if k == 0 else f"layer {k}")
-            else:
-                ax.axis("off")
-        scatter_samples(ax_row[-1], f.data[:num_samples], lims=lims, s=1.5, color="C3",
-                        title=f"data (N = {len(f.data)})")
-    for ax in axes.ravel():
-        ax.locator_params(nbins=4)
-    return fig
-
-
 def format_scores(fits, label: str = "model") -> str:
     """A table of the scores of several :class:`FlowFit` objects, one row each.
 
@@ -781,44 +698,3 @@ def format_scores(fits, label: str = "model") -> str:
                 100 * f.tail_fraction)
         lines.append(f"{key!s:>{width}s} " + " ".join(f"{v:8.3f}" for v in vals))
     return "\n".join(lines)
-
-
-def plot_losses(fits, label: str = "model", relative: bool = False, ylim=None):
-    """Training (solid) and validation (dashed) loss curves of several fits, with the entropy floor.
-
-    Parameters
-    ----------
-    fits : dict
-        ``value -> FlowFit``; curves are labelled ``f"{label} = {value}"``.
-    label : str, default "model"
-    relative : bool, default False
-        Plot ``NLL - H(p)`` (each fit's own entropy), so fits of targets with
-        different entropies share one axis; the floor is then 0.
-    ylim : tuple, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    if not isinstance(fits, dict) or len(fits) == 0:
-        raise ValueError("fits must be a non-empty dict of value -> FlowFit")
-    for f in fits.values():
-        if not isinstance(f, FlowFit):
-            raise TypeError(f"fits must map values to FlowFit objects, got a {type(f).__name__}")
-    if ylim is not None:
-        ylim = check_limits(ylim, "ylim")
-    fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
-    for key, f in fits.items():
-        shift = f.entropy if relative else 0.0
-        ax.plot(np.asarray(f.train_losses) - shift, lw=1.2, label=f"{label} = {key}, train")
-        ax.plot(np.asarray(f.valid_losses) - shift, lw=1.2, ls="--", color=ax.lines[-1].get_color(),
-                label=f"{label} = {key}, validation")
-    floor = 0.0 if relative else next(iter(fits.values())).entropy
-    ax.axhline(floor, color="k", lw=0.8, ls=":", label="entropy floor")
-    ax.set(xlabel="epoch", ylabel="NLL - H(p) (nats)" if relative else "NLL (nats)")
-    if ylim is not None:
-        ax.set_ylim(*ylim)
-    ax.legend(fontsize=8)
-    return fig

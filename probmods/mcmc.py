@@ -146,15 +146,17 @@ def target_from(score: Callable | None = None, log_prob: Callable | None = None,
         if not callable(score):
             raise TypeError("score must be callable")
 
+        def both(x):
+            grad = score(x)
+            return (log_prob(x) if log_prob is not None else None), grad
+
         def target(x):
             with torch.no_grad():
-                grad = score(x)
-                lp = log_prob(x) if log_prob is not None else None
-            return lp, grad
+                return _on_finite_rows(both, x)
 
         def score_only(x):
             with torch.no_grad():
-                return None, score(x)
+                return _on_finite_rows(lambda z: (None, score(z)), x)
 
         target.score_only = score_only  # what unadjusted Langevin needs
         return target
@@ -165,14 +167,36 @@ def target_from(score: Callable | None = None, log_prob: Callable | None = None,
         raise TypeError("energy must be callable")
     sign = 1.0 if log_prob is not None else -1.0
 
-    def target(x):
+    def autograd_target(x):
         with torch.enable_grad():
             xg = x.detach().requires_grad_(True)
             lp = sign * fn(xg)
             (grad,) = torch.autograd.grad(lp.sum(), xg)
         return lp.detach(), grad.detach()
 
+    def target(x):
+        return _on_finite_rows(autograd_target, x)
+
     return target
+
+
+def _on_finite_rows(fn, x):
+    """``fn(x) -> (log_p or None, grad)`` on the chains whose position is finite; a chain that has
+    diverged (a step too large) gets NaN, so it stays diverged without the target ever seeing it
+    (the targets refuse non-finite input). The usual case, all finite, costs one check."""
+    ok = torch.isfinite(x).flatten(1).all(1)
+    if bool(ok.all()):
+        return fn(x)
+    lp = torch.full((x.shape[0],), float("nan"), dtype=x.dtype, device=x.device)
+    grad = torch.full_like(x, float("nan"))
+    if bool(ok.any()):
+        lp_ok, grad_ok = fn(x[ok])
+        grad[ok] = grad_ok.to(grad.dtype)
+        if lp_ok is not None:
+            lp[ok] = lp_ok.to(lp.dtype)
+        else:
+            lp = None
+    return lp, grad
 
 
 def _check_position(x, name="x0"):

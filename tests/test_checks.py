@@ -87,17 +87,18 @@ def test_empty_and_malformed_containers_fail_clearly():
     """Inputs that used to end in StopIteration, IndexError or NaN now name the argument."""
     from probmods.ebm.data import train_test_split
     from probmods.ebm.pretrained import export_energy
-    from probmods.flows import fit_toy_flow, plot_fits, plot_losses
+    from probmods.flows import fit_toy_flow
     from probmods.gmm import mode_weights
+    from probmods.plotting import plot_flow_fits, plot_flow_losses
 
     with pytest.raises(ValueError, match="samples and means must not be empty"):
         mode_weights(np.zeros((0, 2)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="labels must be one-dimensional"):
         train_test_split(np.zeros((10, 2)))
     with pytest.raises(ValueError, match="fits must be a non-empty dict"):
-        plot_losses({})
+        plot_flow_losses({})
     with pytest.raises(ValueError, match="fits must hold at least one"):
-        plot_fits([], [], None)
+        plot_flow_fits([], [], None)
     with pytest.raises(ValueError, match="num_test must be at least 2"):
         fit_toy_flow("Moons", num_test=1, epochs=1, progress=False)
     with pytest.raises(ValueError, match="kind"):

@@ -548,13 +548,13 @@ reg("probmods.flows.FlowFit", exempt=RECORD)
 reg("probmods.flows.fit_toy_flow",
     lambda: C(flows.fit_toy_flow, dist_type="Moons", num_samples=20, num_layers=1, epochs=1, num_gaussians=5,
               torch_seed=8, num_test=5, test_seed=1, progress=False, scale_bound=2.0))
-reg("probmods.flows.plot_fits",
-    lambda: C(flows.plot_fits, fits=[flow_fit()], labels=["a"], grid=small_grid(), num_samples=20, seed=0,
+reg("probmods.plotting.plot_flow_fits",
+    lambda: C(plotting.plot_flow_fits, fits=[flow_fit()], labels=["a"], grid=small_grid(), num_samples=20, seed=0,
               exact=np.ones(12)),
     kinds={"exact": "array?", "labels": "container"})
 reg("probmods.flows.format_scores", lambda: C(flows.format_scores, fits={"a": flow_fit()}, label="model"))
-reg("probmods.flows.plot_losses",
-    lambda: C(flows.plot_losses, fits={"a": flow_fit()}, label="model", relative=False, ylim=(0.0, 3.0)),
+reg("probmods.plotting.plot_flow_losses",
+    lambda: C(plotting.plot_flow_losses, fits={"a": flow_fit()}, label="model", relative=False, ylim=(0.0, 3.0)),
     kinds={"ylim": "pair?"})
 
 # -- gmm

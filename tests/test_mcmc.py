@@ -603,3 +603,23 @@ def test_adapt_step_size_bad_input(kwargs, exc, match):
     args.update(kwargs)
     with pytest.raises(exc, match=match):
         adapt_step_size(**args)
+
+
+def test_diverged_chains_stay_diverged_without_the_target_seeing_them():
+    """A step far too large sends chains to infinity; the target (which refuses non-finite
+    input) only ever sees the finite ones, and the diverged chains stay NaN."""
+    from probmods.gmm import ring_gmm
+    from probmods.mcmc import eps_from_noise, sample, target_from
+
+    ring = ring_gmm()
+    seen = []
+
+    def score(x):
+        seen.append(bool(torch.isfinite(x).all()))
+        return ring.score(x)
+
+    x0 = torch.rand(1000, 2, generator=torch.Generator().manual_seed(0)) * 6 - 3
+    res = sample(x0, target_from(score=score, log_prob=ring.log_prob), eps_from_noise(200 / 256), 500,
+                 generator=torch.Generator().manual_seed(1))
+    final = res.state.position
+    assert all(seen) and (~torch.isfinite(final).all(1)).sum() >= 2

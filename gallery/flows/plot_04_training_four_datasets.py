@@ -29,9 +29,9 @@ import numpy as np
 import torch
 
 from probmods.datasets import TOY_DATASETS, sample_2d_datasets, toy_log_density
-from probmods.flows import fit_toy_flow, format_scores, log_density_on_grid, plot_fits
+from probmods.flows import fit_toy_flow, format_scores, log_density_on_grid
 from probmods.grids import Grid2D
-from probmods.plotting import animate_scatter, density_image, panels
+from probmods.plotting import animate_scatter, density_image, panels, plot_flow_fits
 
 EPOCHS = {"Circles": 500, "Moons": 1000, "GaussiansGrid": 500, "GaussiansRot": 500}
 fits = {
@@ -88,7 +88,7 @@ for k, name in enumerate(TOY_DATASETS):
 # the last panel for comparison. The density image is repeated in front.
 
 for name in TOY_DATASETS:
-    fig = plot_fits([fits[name]], [f"{name}, K = 4"], grids[name])
+    fig = plot_flow_fits([fits[name]], [f"{name}, K = 4"], grids[name])
     fig.suptitle(name)
 
 # %%

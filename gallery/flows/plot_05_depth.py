@@ -24,13 +24,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from probmods.datasets import toy_log_density
-from probmods.flows import fit_toy_flow, format_scores, plot_fits, plot_losses
+from probmods.flows import fit_toy_flow, format_scores
 from probmods.grids import Grid2D
+from probmods.plotting import plot_flow_fits, plot_flow_losses
 
 fits = {K: fit_toy_flow("GaussiansRot", num_samples=1500, num_layers=K, epochs=250) for K in (2, 4)}
 grid = Grid2D((-3.8, 3.8), (-3.8, 3.8), 200, 200)
 exact = grid.reshape(np.exp(toy_log_density("GaussiansRot", grid.points)))
-fig = plot_fits([fits[2], fits[4]], ["K = 2", "K = 4"], grid, exact=exact)
+fig = plot_flow_fits([fits[2], fits[4]], ["K = 2", "K = 4"], grid, exact=exact)
 
 # %%
 # Scores
@@ -44,7 +45,7 @@ fig = plot_fits([fits[2], fits[4]], ["K = 2", "K = 4"], grid, exact=exact)
 
 print(format_scores(fits, label="K"))
 
-fig = plot_losses(fits, label="K", ylim=(1.9, 3.5))
+fig = plot_flow_losses(fits, label="K", ylim=(1.9, 3.5))
 plt.show()
 
 f2, f4 = fits[2], fits[4]

@@ -22,15 +22,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from probmods.datasets import toy_log_density
-from probmods.flows import fit_toy_flow, format_scores, plot_fits, plot_losses
+from probmods.flows import fit_toy_flow, format_scores
 from probmods.grids import Grid2D
+from probmods.plotting import plot_flow_fits, plot_flow_losses
 
 fits = {
     N: fit_toy_flow("GaussiansRot", num_samples=N, num_layers=4, epochs=400) for N in (1500, 3000)
 }
 grid = Grid2D((-3.8, 3.8), (-3.8, 3.8), 200, 200)
 exact = grid.reshape(np.exp(toy_log_density("GaussiansRot", grid.points)))
-fig = plot_fits([fits[1500], fits[3000]], ["N = 1500", "N = 3000"], grid, exact=exact)
+fig = plot_flow_fits([fits[1500], fits[3000]], ["N = 1500", "N = 3000"], grid, exact=exact)
 
 # %%
 # Scores
@@ -38,7 +39,7 @@ fig = plot_fits([fits[1500], fits[3000]], ["N = 1500", "N = 3000"], grid, exact=
 
 print(format_scores(fits, label="N"))
 
-fig = plot_losses(fits, label="N", ylim=(1.9, 3.5))
+fig = plot_flow_losses(fits, label="N", ylim=(1.9, 3.5))
 plt.show()
 
 small, large = fits[1500], fits[3000]

@@ -23,8 +23,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from probmods.datasets import toy_log_density
-from probmods.flows import fit_toy_flow, format_scores, plot_fits, plot_losses
+from probmods.flows import fit_toy_flow, format_scores
 from probmods.grids import Grid2D
+from probmods.plotting import plot_flow_fits, plot_flow_losses
 
 fits = {
     g: fit_toy_flow("GaussiansRot", num_samples=1500, num_layers=4, epochs=250, num_gaussians=g)
@@ -33,7 +34,7 @@ fits = {
 grid = Grid2D((-3.8, 3.8), (-3.8, 3.8), 200, 200)
 for g, f in fits.items():
     exact = grid.reshape(np.exp(toy_log_density("GaussiansRot", grid.points, num_gaussians=g)))
-    fig = plot_fits([f], [f"{g} Gaussians"], grid, exact=exact)
+    fig = plot_flow_fits([f], [f"{g} Gaussians"], grid, exact=exact)
 
 # %%
 # Scores
@@ -41,7 +42,7 @@ for g, f in fits.items():
 
 print(format_scores(fits, label="modes"))
 
-fig = plot_losses(fits, label="modes", relative=True, ylim=(-0.2, 1.5))
+fig = plot_flow_losses(fits, label="modes", relative=True, ylim=(-0.2, 1.5))
 fig.axes[0].set_title("loss above each target's entropy")
 plt.show()
 
