@@ -38,6 +38,7 @@ from typing import NamedTuple
 import torch
 
 from ._checks import (
+    MAX_ABS,
     as_array,
     as_tensor,
     check_callable,
@@ -181,10 +182,11 @@ def target_from(score: Callable | None = None, log_prob: Callable | None = None,
 
 
 def _on_finite_rows(fn, x):
-    """``fn(x) -> (log_p or None, grad)`` on the chains whose position is finite; a chain that has
-    diverged (a step too large) gets NaN, so it stays diverged without the target ever seeing it
-    (the targets refuse non-finite input). The usual case, all finite, costs one check."""
-    ok = torch.isfinite(x).flatten(1).all(1)
+    """``fn(x) -> (log_p or None, grad)`` on the chains whose position is finite and within the
+    package's coordinate range (:data:`probmods._checks.MAX_ABS`, 1e100); a chain beyond it has
+    diverged (a step too large) and gets NaN, so it stays diverged without the target ever seeing
+    it (the targets refuse such input). The usual case, all in range, costs one check."""
+    ok = (x.abs() <= MAX_ABS).flatten(1).all(1)  # False for NaN and inf too
     if bool(ok.all()):
         return fn(x)
     lp = torch.full((x.shape[0],), float("nan"), dtype=x.dtype, device=x.device)
