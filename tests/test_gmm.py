@@ -7,6 +7,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.integrate import trapezoid
 from scipy.stats import multivariate_normal
 
 from probmods.gmm import GMMDist, IsotropicGMM, mode_weights, ring_gmm
@@ -378,7 +379,7 @@ def test_noisy_log_prob_is_the_convolution_with_the_noise(name, noise):
     p = torch.exp(gmm.log_prob(xs[:, None])).numpy()
     ys = np.array([-3.0, -0.4, 0.0, 1.1, 2.5, 6.0])
     kernel = np.exp(-((ys[:, None] - xs.numpy()[None]) ** 2) / (2 * noise**2)) / math.sqrt(2 * math.pi * noise**2)
-    q = np.trapezoid(kernel * p[None], xs.numpy(), axis=1)
+    q = trapezoid(kernel * p[None], xs.numpy(), axis=1)  # scipy: numpy < 2 has no np.trapezoid
     lq = gmm.noisy_log_prob(torch.tensor(ys[:, None]), noise).numpy()
     np.testing.assert_allclose(lq, np.log(q), rtol=0, atol=1e-8)
 
