@@ -359,6 +359,27 @@ def _check_magnitude(biggest: float, name: str, max_abs):
         raise ValueError(f"{name} must have entries within +-{max_abs:g}, got one of magnitude {biggest:.3g}")
 
 
+def _float64_array(x, name: str) -> np.ndarray:
+    """Any array-like of real numbers (torch tensors included) as a float64 NumPy array."""
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor
+        x = x.detach().cpu()
+        if x.is_complex():
+            raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
+        x = x.numpy()
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:  # ragged input
+        raise ValueError(f"{name} must be a rectangular array: {exc}") from None
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    return arr
+
+
 def as_points(x, name: str, dim: int | None = 2, allow_empty: bool = False, max_abs: float | None = MAX_ABS,
               finite: bool = True) -> np.ndarray:
     """Return ``x`` as a finite float64 array of shape ``(n, dim)``.
@@ -391,22 +412,7 @@ def as_points(x, name: str, dim: int | None = 2, allow_empty: bool = False, max_
         If ``x`` has the wrong shape, contains NaN or infinity, or has a coordinate
         beyond ``max_abs``.
     """
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
-    if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor
-        x = x.detach().cpu()
-        if x.is_complex():
-            raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
-        x = x.numpy()
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as exc:  # ragged input
-        raise ValueError(f"{name} must be a rectangular array: {exc}") from None
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
+    arr = _float64_array(x, name)
     if arr.ndim != 2 or (dim is not None and arr.shape[1] != dim):
         want = f"(n, {dim})" if dim is not None else "(n, d)"
         raise ValueError(f"{name} must have shape {want}, got shape {arr.shape}")
@@ -446,22 +452,7 @@ def as_array(x, name: str, ndim: int | None = None, finite: bool = True, max_abs
     ValueError
         If ``x`` has the wrong number of dimensions or non-finite entries.
     """
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
-    if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor
-        x = x.detach().cpu()
-        if x.is_complex():
-            raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
-        x = x.numpy()
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as exc:  # ragged input
-        raise ValueError(f"{name} must be a rectangular array: {exc}") from None
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real-valued, got dtype {arr.dtype}")
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
+    arr = _float64_array(x, name)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must have {what or f'{ndim} dimensions'}, got shape {arr.shape}")
     if arr.size:

@@ -500,8 +500,8 @@ def load_course_energy(path) -> CourseEnergy:
     r"""The course's pretrained energy (the handout's ``checkpoint.pt``), ready for the samplers.
 
     The file is what the handout loads, a plain state dict of :class:`ResNet` (as written by
-    ``torch.save(model.state_dict(), path)``). It is read with ``torch.load(path,
-    weights_only=True, map_location="cpu")`` (a checkpoint saved from a GPU loads on a CPU), its
+    ``torch.save(model.state_dict(), path)``). It is read with
+    ``torch.load(path, weights_only=True, map_location="cpu")`` (a GPU checkpoint loads on a CPU), its
     levels are read from its keys and shapes (:func:`infer_architecture`), and it is checked: keys
     and shapes of the family, one input channel, finite floating-point weights. The weights are
     cast to float32.
