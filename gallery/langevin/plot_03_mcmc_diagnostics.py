@@ -10,7 +10,8 @@ places may not have met yet. Two numbers, standard in Stan and ArviZ, measure th
 from the chains alone: the **effective sample size** (ESS) and the **split-**
 :math:`\hat R`. This page computes them for the samplers of the ring, turns ESS into a
 cost, *effective draws per gradient evaluation*, tunes MALA's step during a warm-up
-towards the acceptance rate 0.574 and checks it against the handout's fixed steps. A
+towards the acceptance rate 0.574 and checks it against fixed steps, among them the
+handout's ULA steps :math:`10/256` and :math:`200/256`. A
 last section shows what ESS cannot see: the bias of the unadjusted sampler.
 
 .. beyond:: ESS per gradient, split-R-hat and a MALA step rule for the samplers of HW2-T2 and HW2-T4
@@ -43,7 +44,11 @@ last section shows what ESS cannot see: the bias of the unadjusted sampler.
 #
 # with :math:`W` the mean within-chain variance and :math:`B/N` the variance of the
 # chain means: :math:`\hat R \approx 1` when the chains agree and larger when they
-# sit in different places (or a chain's halves disagree: a trend).
+# sit in different places (or a chain's halves disagree: a trend). Following
+# :cite:t:`vehtari2021rhat`, the formula is computed on rank-normalised draws and on
+# folded draws :math:`|x - \operatorname{median}(x)|` (rank-normalised too), and the
+# larger of the two is reported; the folded draws catch chains that agree in
+# location but not in spread.
 # :cite:t:`vehtari2021rhat` ask for :math:`\hat R < 1.01`.
 #
 # A check where the answer is known: an AR(1) chain
@@ -218,6 +223,15 @@ assert (
 assert (stuck & ~far).sum() == 0 and (stuck & far).sum() > 0.7 * far.sum()
 r_med = np.median(runs["ULA 10/256"]["rhat"], axis=0)
 assert r_med[2] < 1.1 < r_med[:2].min()
+# the numbers the Discussion cites, at the precision it cites them
+assert round(float(np.median(rhat_max["ULA 1/256"])), 2) == 3.59
+assert round(float(np.median(rhat_max["ULA 10/256"])), 2) == 1.35
+assert 1.265 <= np.median(rhat_max["MALA 10/256"]) < 1.275  # "1.27 for MALA"
+assert np.round(r_med, 2).tolist() == [1.23, 1.26, 1.05]
+assert round(cost["MALA 10/256"]) == 1652 and round(cost["ULA 10/256"]) == 2095
+assert round(cost["MALA 200/256"], 1) == 4.7
+assert round(cost["ULA 10/256"] / cost["MALA 200/256"]) == 444
+assert runs["MALA 250/256"]["stuck"] == 29 and (rhat_max["MALA 250/256"] > 1.01).sum() == 14
 # sphinx_gallery_end_ignore
 
 # %%
@@ -225,7 +239,8 @@ assert r_med[2] < 1.1 < r_med[:2].min()
 # -------------------------
 #
 # Left and middle: the first coordinate of the four chains of one group over the
-# 4000 draws, at the handout's :math:`10/256` (ULA) and :math:`200/256` (MALA).
+# 4000 draws, at the handout's ULA steps :math:`10/256` (run with ULA) and
+# :math:`200/256` (run with MALA: ULA diverges there).
 # Right: the autocorrelation of :math:`x_1` against the lag (log scale) for several
 # runs, averaged over the chains (a chain that never moves has none: at
 # :math:`250/256` the average is over the chains that moved).
@@ -257,9 +272,10 @@ assert acf["ULA 10/256"][100] > 0.5 and acf["MALA 10/256"][100] > 0.5
 # A step size for MALA: adapt towards an acceptance rate
 # ------------------------------------------------------
 #
-# For MALA on a target with many independent coordinates, :cite:t:`roberts1998optimal`
-# showed that the efficiency is largest when the step is scaled so that 57.4% of
-# the proposals are accepted, whatever the target. That turns choosing
+# For MALA on a target whose coordinates are independent and identically distributed,
+# :cite:t:`roberts1998optimal` showed that the efficiency is largest when the step is
+# scaled so that 57.4% of the proposals are accepted, whatever the (smooth) density of
+# the coordinates, in the limit of many dimensions. That turns choosing
 # :math:`\varepsilon` into hitting an acceptance rate, which a warm-up can do by
 # itself: :func:`probmods.mcmc.adapt_step_size` updates
 #
@@ -310,6 +326,9 @@ assert 150 < noise_adapted < 200 and adapt.eps > 0.2  # between 150 and 200/256;
 e_ad, e_fix = np.median(ad_run["ess"], axis=0), np.median(fixed_run["ess"], axis=0)
 assert e_ad[2] > 1.3 * e_fix[2] and (e_ad[:2] < e_fix[:2]).all()
 assert (ad_run["rhat"].max(axis=1) < 1.01).all() and ad_run["stuck"] == 0
+assert round(noise_adapted) == 164 and round(adapt.eps, 3) == 0.205
+assert round(1 / adapted, 1) == 5.4 and round(adapted / fixed[best], 2) == 0.88
+assert round(100 * ad_run["acc"]) == 57 and round(100 * runs[best]["acc"]) == 46
 # sphinx_gallery_end_ignore
 
 # %%
@@ -356,7 +375,7 @@ plt.show()
 # ESS and :math:`\hat R` measure how well the chains explore *their own* stationary
 # distribution; for ULA that is not :math:`p`. At a step where ULA is still stable
 # but coarse, :math:`150/256` (:math:`\varepsilon = 0.172`, just below the limit
-# :math:`\varepsilon = 2\sigma^2 = 0.2` of the previous page, and beyond the
+# :math:`\varepsilon = 2\sigma^2 = 0.2` of the previous page, and not one of the
 # handout's steps), we run both samplers, first as above (ESS), then from 2000
 # exact samples of the ring for 500 steps: MALA leaves :math:`p` invariant, ULA
 # drifts to its own equilibrium. The chapter's yardstick, the energy distance
@@ -404,6 +423,8 @@ e_ula, e_mala = (
 assert (e_ula > 2 * e_mala).all() and (runs["ULA 150/256"]["rhat"] < 1.01).all()
 assert bias["ULA"][0] > 5 * noise_d2.max() and bias["MALA"][0] <= noise_d2.max()
 assert bias["ULA"][1] > 1.3 * r_exact and abs(bias["MALA"][1] - r_exact) < 0.02
+radius_stds = (bias["ULA"][1], r_exact, bias["MALA"][1])
+assert [round(float(v), 3) for v in radius_stds] == [0.442, 0.297, 0.298]
 # sphinx_gallery_end_ignore
 
 # %%
@@ -414,7 +435,7 @@ assert bias["ULA"][1] > 1.3 * r_exact and abs(bias["MALA"][1] - r_exact) < 0.02
 #   :math:`\hat R` far above 1.01 (median 3.59): the chains still disagree with each
 #   other, far from equilibrium as the previous page found, and their ESS describes
 #   nothing. At the handout's :math:`10/256` every group is above 1.01 too (median
-#   1.35), for ULA and MALA alike, and the split by summary says where: the radius is
+#   1.35 for ULA, 1.27 for MALA), and the split by summary says where: the radius is
 #   nearly mixed (median 1.05 for ULA), the coordinates :math:`x_1, x_2`, which mix
 #   only as the chains travel around the ring from mode to mode, are not (1.23 and
 #   1.26). The traces show the slow travel, and the autocorrelation of :math:`x_1` is
