@@ -129,7 +129,7 @@ assert bnd["worst"].max() < 200 and hand["worst"].max() > 1e4
 assert np.all(np.abs(hand["median"] - bnd["median"]) < 0.05)  # the medians barely move
 assert np.all(bnd["tail"] > 0) and bnd["tail"].mean() < hand["tail"].mean()
 assert np.any(bnd["tail"] > hand["tail"])  # "fewer on average, but not for every seed"
-j = SEEDS.index(1)  # "no catastrophic collapse (seed 1, worst point 35 nats) ... worse on every score"
+j = SEEDS.index(1)  # "no catastrophic collapse (seed 1, worst 35 nats) ... worse on every score"
 assert hand["kl"][j] < 0.2 and np.delete(hand["worst"], j).min() > 1000  # the only seed without
 for key in ("kl", "median", "tail", "worst"):
     assert bnd[key][j] > hand[key][j], key
