@@ -52,6 +52,9 @@ def docs(session):
     # landing page; built offline from this checkout (docs/conf.py copies it into the site).
     wheels = ROOT / "docs" / "_build" / "wheel"
     shutil.rmtree(wheels, ignore_errors=True)
+    # setuptools reuses build/lib: a module deleted or moved since (estimation.py became a package)
+    # would otherwise still ship in the wheel
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     session.install("setuptools>=69", "wheel")
     session.run("python", "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir",
                 str(wheels), str(ROOT))
