@@ -359,6 +359,17 @@ def _check_magnitude(biggest: float, name: str, max_abs):
         raise ValueError(f"{name} must have entries within +-{max_abs:g}, got one of magnitude {biggest:.3g}")
 
 
+def _check_entries(arr: np.ndarray, name: str, finite: bool, max_abs) -> np.ndarray:
+    """Refuse NaN/infinity (when ``finite``) and finite entries beyond ``max_abs``; return ``arr``."""
+    if arr.size:
+        ok = np.isfinite(arr)
+        if finite and not ok.all():
+            raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
+        if ok.any():
+            _check_magnitude(float(np.abs(arr[ok]).max()), name, max_abs)
+    return arr
+
+
 def _float64_array(x, name: str) -> np.ndarray:
     """Any array-like of real numbers (torch tensors included) as a float64 NumPy array."""
     if isinstance(x, (str, bytes)) or x is None:
@@ -418,13 +429,7 @@ def as_points(x, name: str, dim: int | None = 2, allow_empty: bool = False, max_
         raise ValueError(f"{name} must have shape {want}, got shape {arr.shape}")
     if arr.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} must contain at least one point, got shape {arr.shape}")
-    if arr.size:
-        ok = np.isfinite(arr)
-        if finite and not ok.all():
-            raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
-        if ok.any():
-            _check_magnitude(float(np.abs(arr[ok]).max()), name, max_abs)
-    return arr
+    return _check_entries(arr, name, finite, max_abs)
 
 
 def as_array(x, name: str, ndim: int | None = None, finite: bool = True, max_abs: float | None = MAX_ABS,
@@ -455,13 +460,7 @@ def as_array(x, name: str, ndim: int | None = None, finite: bool = True, max_abs
     arr = _float64_array(x, name)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must have {what or f'{ndim} dimensions'}, got shape {arr.shape}")
-    if arr.size:
-        ok = np.isfinite(arr)
-        if finite and not ok.all():
-            raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
-        if ok.any():
-            _check_magnitude(float(np.abs(arr[ok]).max()), name, max_abs)
-    return arr
+    return _check_entries(arr, name, finite, max_abs)
 
 
 def check_weights(weights, name: str, m: int, tol: float = 1e-5) -> np.ndarray:
