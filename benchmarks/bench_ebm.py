@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _timing import best_of, restores_torch_threads  # noqa: E402
 
 from probmods.ebm import load_pretrained  # noqa: E402
-from probmods.mcmc import eps_from_noise, sample, target_from  # noqa: E402
+from probmods.mcmc import eps_from_noise, langevin, mala, sample, target_from  # noqa: E402
 
 
 def _fwd_bwd(energy, x, n_steps):
@@ -43,8 +43,8 @@ def run(n_chains=100, n_steps=200):
     lines = {}
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        runs = [_fwd_bwd(energy, x0, n_steps), lambda: sample(x0, target, eps, n_steps),
-                lambda: sample(x0, target, eps, n_steps, method="mala")]
+        runs = [_fwd_bwd(energy, x0, n_steps), lambda: sample(x0, langevin(target, eps), n_steps),
+                lambda: sample(x0, mala(target, eps), n_steps)]
         best = [float("inf")] * 3
         for _ in range(5):  # interleaved rounds: a slow spell of the machine hits all three alike
             for i, fn in enumerate(runs):

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _timing import restores_torch_threads  # noqa: E402
 
 from probmods.gmm import ring_gmm  # noqa: E402
-from probmods.mcmc import eps_from_noise, sample, target_from  # noqa: E402
+from probmods.mcmc import eps_from_noise, langevin, mala, sample, target_from  # noqa: E402
 
 
 def _time(fn, repeat=3):
@@ -51,8 +51,8 @@ def run(n_chains=1000, n_steps=2000):
 
     t_score = _time(bare_score)
     t_both = _time(bare_both)
-    t_ula = _time(lambda: sample(x0, target, eps, n_steps))
-    t_mala = _time(lambda: sample(x0, target, eps, n_steps, method="mala"))
+    t_ula = _time(lambda: sample(x0, langevin(target, eps), n_steps))
+    t_mala = _time(lambda: sample(x0, mala(target, eps), n_steps))
     us = 1e6 / n_steps
     print(f"bare score           : {t_score * us:7.1f} us/step")
     print(f"bare log_prob + score: {t_both * us:7.1f} us/step")

@@ -188,6 +188,13 @@ def check_positive_int(value, name: str, high: int = INT_MAX, low: int = 1) -> i
     return check_int(value, name, low, high)
 
 
+def check_flag(value, name: str) -> bool:
+    """Return ``value`` as a bool after checking it is ``True`` or ``False`` (NumPy's too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return bool(value)
+
+
 def check_choice(value, name: str, choices) -> str:
     """Return ``value`` after checking it is one of ``choices``.
 

@@ -47,8 +47,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.spatial import cKDTree
+from scipy.special import logsumexp
 
-from ._checks import as_array, as_points, check_positive, check_positive_int, check_real, check_seed
+from ._checks import as_array, as_points, check_flag, check_positive, check_positive_int, check_real, check_seed
 from .grids import Grid2D
 
 __all__ = [
@@ -136,7 +137,7 @@ def bandwidth_matrix(H, dim: int = 2) -> np.ndarray:
     return M
 
 
-def kde(samples, points, H, chunk_size: int = 512) -> np.ndarray:
+def kde(samples, points, H, chunk_size: int = 512, log: bool = False) -> np.ndarray:
     r"""Evaluate the kernel density estimate at arbitrary points.
 
     Parameters
@@ -149,11 +150,21 @@ def kde(samples, points, H, chunk_size: int = 512) -> np.ndarray:
         Bandwidth: ``h`` for ``H = hI``, or a symmetric positive-definite matrix.
     chunk_size : int, default 512
         Number of points processed at once (memory ``chunk_size * N`` floats).
+    log : bool, default False
+        Return :math:`\log\hat f`, by log-sum-exp: finite even far from the data,
+        where :math:`\hat f` itself underflows to 0 (a held-out log-likelihood needs it).
 
     Returns
     -------
     numpy.ndarray, shape (M,)
-        :math:`\hat f` at each point.
+        :math:`\hat f` (or :math:`\log\hat f`) at each point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.zeros((1, 2))  # one sample at the origin, h = 1: a standard normal
+    >>> kde(x, [[40.0, 0.0]], 1.0), kde(x, [[40.0, 0.0]], 1.0, log=True)  # -40^2/2 - log(2 pi)
+    (array([0.]), array([-801.83787707]))
 
     Notes
     -----
@@ -169,6 +180,7 @@ def kde(samples, points, H, chunk_size: int = 512) -> np.ndarray:
         raise ValueError(f"points must have shape (n, {d}) (the dimension of samples), got shape {P.shape}")
     Hm = bandwidth_matrix(H, dim=d)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
+    log = check_flag(log, "log")
     Hinv = np.linalg.inv(Hm)
     Z = X @ Hinv.T
     W = P @ Hinv.T
@@ -181,9 +193,12 @@ def kde(samples, points, H, chunk_size: int = 512) -> np.ndarray:
             diff = w[:, k, None] - Z[None, :, k]
             d2 += diff * diff
         d2 *= -0.5
-        _exp_inplace(d2)
-        out[start : start + len(w)] = d2.sum(axis=1)
-    return out * norm
+        if log:
+            out[start : start + len(w)] = logsumexp(d2, axis=1)
+        else:
+            _exp_inplace(d2)
+            out[start : start + len(w)] = d2.sum(axis=1)
+    return out + math.log(norm) if log else out * norm
 
 
 def _grid_axes(grid):

@@ -1,11 +1,21 @@
 r"""Langevin dynamics, MALA and annealed Langevin: one step core, many chains.
 
-The samplers follow the style of BlackJAX: a *state* holds the position of every
-chain together with the target's log-density and gradient there, a pure *step*
-function maps a state (and the random numbers it needs) to the next state, and a
-loop (:func:`sample`) calls the step. Unadjusted Langevin, MALA and annealed
-Langevin share that core, and the gradient of the target is evaluated **once per
-step**: the state carries it to the next step.
+The samplers follow the shape of BlackJAX:
+
+* a :class:`Target` (a small NamedTuple) says what can be evaluated at a batch of
+  positions: the score, and the log-density with it where there is one;
+* a *state* (:class:`SamplerState`) holds the position of every chain together with the
+  target's log-density and score there;
+* a pure *step* function maps a state and the random numbers it needs to
+  ``(state, info)``: :func:`langevin_step` (info :class:`LangevinInfo`) and
+  :func:`mala_step` (info :class:`MALAInfo`, with the acceptances);
+* a *kernel* (:class:`Kernel`, from :func:`langevin` or :func:`mala`) binds a step to a
+  target and a step size: ``kernel.init(x0) -> state`` and
+  ``kernel.step(state, generator) -> (state, info)``;
+* :func:`sample` runs a kernel for many steps; :func:`annealed_langevin` and
+  :func:`adapt_step_size` are built on the same steps.
+
+The score is evaluated **once per step**: the state carries it to the next step.
 
 Updates, with :math:`\varepsilon` the step size and :math:`\mathbf z\sim\mathcal N(0,I)`:
 
@@ -23,10 +33,19 @@ Updates, with :math:`\varepsilon` the step size and :math:`\mathbf z\sim\mathcal
   otherwise the chain stays at :math:`\mathbf x`. Only ratios of :math:`p` enter,
   so an unnormalised density (an energy) suffices.
 
-A *target* is a function ``x -> (log_p, grad)`` built by :func:`target_from`
-from an analytic score, a log-density (gradient by autograd) or an energy.
+:func:`target_from` builds a :class:`Target` from an analytic score, a log-density
+(score by autograd) or an energy; :func:`gaussian_posterior` turns a prior target
+into the posterior given a Gaussian observation :math:`\mathbf y = \mathbf x + \sigma\mathbf n`.
 The course writes step sizes as :math:`\sqrt{2\varepsilon}`; :func:`eps_from_noise`
 converts.
+
+Examples
+--------
+>>> import torch
+>>> target = target_from(log_prob=lambda x: -(x * x).sum(1) / 2)  # N(0, I) in 2-D
+>>> res = sample(torch.zeros(500, 2), mala(target, eps=0.5), 400, generator=0)
+>>> bool(abs(res.state.position.var() - 1) < 0.2), bool(0.5 < res.acceptance_rate.mean() < 0.95)
+(True, True)
 """
 
 from __future__ import annotations
@@ -42,7 +61,6 @@ from ._checks import (
     as_array,
     as_tensor,
     check_callable,
-    check_choice,
     check_generator,
     check_positive,
     check_positive_int,
@@ -51,19 +69,48 @@ from ._checks import (
 from .utils import progress_bar, torch_threads
 
 __all__ = [
+    "Target",
     "SamplerState",
+    "LangevinInfo",
+    "MALAInfo",
+    "Kernel",
     "ChainResult",
     "eps_from_noise",
     "target_from",
+    "gaussian_posterior",
     "init_state",
     "langevin_step",
     "mala_step",
+    "langevin",
+    "mala",
     "sample",
     "annealed_langevin",
     "uniform_start",
     "StepAdaptation",
     "adapt_step_size",
 ]
+
+
+class Target(NamedTuple):
+    """What a sampler can evaluate at a batch of positions ``x`` of shape (n, ...): a
+    log-density with its score, a score alone, or both.
+
+    Attributes
+    ----------
+    log_prob_and_score : callable or None
+        ``x -> (log_p, score)``: the log-density (n,), up to a constant, and its gradient
+        (the shape of ``x``). MALA needs it.
+    score : callable or None
+        ``x -> score`` alone, where that is cheaper than the pair (an analytic score).
+        Unadjusted Langevin uses it when given, and otherwise the pair (whose
+        log-density then comes with the state at no extra cost, as for an energy
+        network, where autograd computes both).
+
+    Build one with :func:`target_from`, or write one directly.
+    """
+
+    log_prob_and_score: Callable | None = None
+    score: Callable | None = None
 
 
 class SamplerState(NamedTuple):
@@ -81,6 +128,43 @@ class SamplerState(NamedTuple):
     position: torch.Tensor
     log_prob: torch.Tensor | None
     grad: torch.Tensor
+
+
+class LangevinInfo(NamedTuple):
+    """What an unadjusted Langevin step reports: nothing (every move is taken)."""
+
+
+class MALAInfo(NamedTuple):
+    """What a MALA step reports, per chain.
+
+    Attributes
+    ----------
+    accepted : torch.Tensor of bool, shape (n,)
+        Whether the chain moved to its proposal.
+    log_accept_ratio : torch.Tensor, shape (n,)
+        :math:`\\log\alpha` of the proposal (NaN for a proposal where the target is not
+        finite; such proposals are rejected).
+    """
+
+    accepted: torch.Tensor
+    log_accept_ratio: torch.Tensor
+
+
+class Kernel(NamedTuple):
+    """A sampler bound to its target and step size (BlackJAX's ``SamplingAlgorithm``).
+
+    Attributes
+    ----------
+    init : callable
+        ``init(x0) -> SamplerState``: evaluates the target at the starting positions.
+    step : callable
+        ``step(state, generator) -> (state, info)``: draws the step's random numbers
+        from ``generator`` (a :class:`torch.Generator`, or ``None`` for the global one)
+        and applies the pure step.
+    """
+
+    init: Callable
+    step: Callable
 
 
 class ChainResult(NamedTuple):
@@ -118,26 +202,34 @@ def eps_from_noise(noise_scale: float) -> float:
 
 
 def target_from(score: Callable | None = None, log_prob: Callable | None = None,
-                energy: Callable | None = None) -> Callable:
-    """Build a target ``x -> (log_p, grad)`` for the samplers.
+                energy: Callable | None = None) -> Target:
+    r"""Build a :class:`Target` for the samplers.
 
     Give exactly one way to get the gradient:
 
     * ``score`` (and optionally ``log_prob``, needed by MALA): analytic functions;
     * ``log_prob`` alone: its gradient comes from autograd;
-    * ``energy``: :math:`\\log p = -E` up to a constant, gradient by autograd (for
+    * ``energy``: :math:`\log p = -E` up to a constant, gradient by autograd (for
       energy networks: freeze their parameters with ``requires_grad_(False)`` so
       that autograd does not also differentiate them).
 
     Each function maps a batch ``x`` of shape ``(n, ...)`` to ``(n,)`` (``log_prob``,
     ``energy``) or to the shape of ``x`` (``score``).
 
+    A chain whose position is not finite, or beyond 1e100 in magnitude, has diverged:
+    the target gives it NaN without evaluating the functions there.
+
     Returns
     -------
-    callable
-        ``x -> (log_p or None, grad)``. Targets built from a score also carry
-        ``target.score_only``, ``x -> (None, grad)``, which :func:`langevin_step`
-        uses: unadjusted Langevin never needs the log-density.
+    Target
+
+    Examples
+    --------
+    >>> import torch
+    >>> t = target_from(energy=lambda x: (x * x).sum(1) / 2)
+    >>> log_p, score = t.log_prob_and_score(torch.tensor([[1.0, 2.0]]))
+    >>> log_p.tolist(), score.tolist()
+    ([-2.5], [[-1.0, -2.0]])
     """
     if energy is not None and (score is not None or log_prob is not None):
         raise ValueError("give either energy alone, or score and/or log_prob, not energy with them")
@@ -147,20 +239,18 @@ def target_from(score: Callable | None = None, log_prob: Callable | None = None,
         if not callable(score):
             raise TypeError("score must be callable")
 
+        def score_fn(x):
+            with torch.no_grad():
+                return _on_finite_rows(lambda z: (None, score(z)), x)[1]
+
+        if log_prob is None:
+            return Target(None, score_fn)
+
         def both(x):
-            grad = score(x)
-            return (log_prob(x) if log_prob is not None else None), grad
-
-        def target(x):
             with torch.no_grad():
-                return _on_finite_rows(both, x)
+                return _on_finite_rows(lambda z: (log_prob(z), score(z)), x)
 
-        def score_only(x):
-            with torch.no_grad():
-                return _on_finite_rows(lambda z: (None, score(z)), x)
-
-        target.score_only = score_only  # what unadjusted Langevin needs
-        return target
+        return Target(both, score_fn)
     fn = log_prob if log_prob is not None else energy
     if fn is None:
         raise ValueError("give one of score, log_prob or energy")
@@ -168,17 +258,81 @@ def target_from(score: Callable | None = None, log_prob: Callable | None = None,
         raise TypeError("energy must be callable")
     sign = 1.0 if log_prob is not None else -1.0
 
-    def autograd_target(x):
+    def autograd(x):
         with torch.enable_grad():
             xg = x.detach().requires_grad_(True)
             lp = sign * fn(xg)
             (grad,) = torch.autograd.grad(lp.sum(), xg)
         return lp.detach(), grad.detach()
 
-    def target(x):
-        return _on_finite_rows(autograd_target, x)
+    def both(x):
+        return _on_finite_rows(autograd, x)
 
-    return target
+    return Target(both, None)  # the score alone would cost as much as both
+
+
+def gaussian_posterior(prior: Target, y, sigma) -> Target:
+    r"""The posterior target given :math:`\mathbf y = \mathbf x + \sigma\mathbf n`, with noise
+    :math:`\mathbf n\sim\mathcal N(0, I)`.
+
+    .. math::
+
+        \log p(\mathbf x\mid\mathbf y) = \log p(\mathbf x)
+        - \frac{\lVert\mathbf y - \mathbf x\rVert^2}{2\sigma^2} + \text{const},\qquad
+        \nabla\log p(\mathbf x\mid\mathbf y) = \nabla\log p(\mathbf x) + \frac{\mathbf y - \mathbf x}{\sigma^2}.
+
+    Parameters
+    ----------
+    prior : Target
+    y : torch.Tensor, shape (n, ...)
+        One observation per chain, finite (a NumPy array is converted).
+    sigma : float or torch.Tensor
+        The noise level: a float in [1e-100, 1e100], or a tensor of positive finite levels
+        that broadcasts against ``y`` (one per chain: shape (n, 1, ..., 1)).
+
+    Returns
+    -------
+    Target
+        With the fields the prior has. Positions must have the shape of ``y``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> post = gaussian_posterior(target_from(energy=lambda x: (x * x).sum(1) / 2), torch.ones(1, 1), 1.0)
+    >>> log_p, score = post.log_prob_and_score(torch.zeros(1, 1))
+    >>> score.item()  # -x + (y - x) / sigma^2 = 1 at x = 0
+    1.0
+    """
+    _check_target(prior, "prior")
+    y = _check_position(y, "y").detach()
+    if isinstance(sigma, torch.Tensor) and sigma.ndim > 0:
+        sigma = as_tensor(sigma, "sigma", dtype=y.dtype)
+        if bool((sigma <= 0).any()):
+            raise ValueError("sigma must be > 0")
+        try:
+            torch.broadcast_shapes(sigma.shape, y.shape)
+        except RuntimeError:
+            raise ValueError(f"sigma of shape {tuple(sigma.shape)} does not broadcast against y of shape "
+                             f"{tuple(y.shape)}") from None
+    else:
+        sigma = check_positive(sigma, "sigma")
+    inv_var = 1.0 / (sigma * sigma)
+
+    def residual(x):
+        if x.shape != y.shape:
+            raise ValueError(f"x must have the shape of y {tuple(y.shape)}, got {tuple(x.shape)}")
+        return y - x.to(y.dtype)
+
+    def score(x):
+        return prior.score(x) + inv_var * residual(x)
+
+    def both(x):
+        r = residual(x)
+        lp, grad = prior.log_prob_and_score(x)
+        return lp - 0.5 * (inv_var * r * r).flatten(1).sum(1), grad + inv_var * r
+
+    return Target(both if prior.log_prob_and_score is not None else None,
+                  score if prior.score is not None else None)
 
 
 def _on_finite_rows(fn, x):
@@ -210,6 +364,31 @@ def _check_position(x, name="x0"):
     return x
 
 
+def _check_target(target, name="target"):
+    if not isinstance(target, Target):
+        raise TypeError(f"{name} must be a Target (from target_from), got {type(target).__name__}")
+    if target.log_prob_and_score is None and target.score is None:
+        raise ValueError(f"{name} must have log_prob_and_score, score or both")
+    for field in target._fields:
+        fn = getattr(target, field)
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name}.{field} must be callable or None, got {type(fn).__name__}")
+    return target
+
+
+def _ula_eval(target, x):
+    """(log_p or None, score) at ``x`` the cheapest way: the score alone when the target has one."""
+    if target.score is not None:
+        return None, target.score(x)
+    return target.log_prob_and_score(x)
+
+
+def _check_kernel(kernel, name="kernel"):
+    if not isinstance(kernel, Kernel):
+        raise TypeError(f"{name} must be a Kernel (from langevin or mala), got {type(kernel).__name__}")
+    return kernel
+
+
 def _check_state(state, name="state"):
     if not isinstance(state, SamplerState):
         raise TypeError(f"{name} must be a SamplerState (from init_state), got {type(state).__name__}")
@@ -226,23 +405,30 @@ def _check_draws(value, name, shape, dtype, finite=True):
     return v
 
 
-def init_state(x0: torch.Tensor, target: Callable) -> SamplerState:
+def init_state(x0: torch.Tensor, target: Target) -> SamplerState:
     """Evaluate the target at the starting positions.
 
     Parameters
     ----------
     x0 : torch.Tensor, shape (n_chains, ...)
         Finite; NumPy arrays and integer tensors are converted (floats keep their dtype).
-    target : callable
-        From :func:`target_from`.
+    target : Target
+        The log-density is evaluated too when the target has one.
 
     Returns
     -------
     SamplerState
     """
     x0 = _check_position(x0).detach()
-    check_callable(target, "target")
-    lp, grad = target(x0)
+    _check_target(target)
+    if target.log_prob_and_score is None:
+        lp, grad = None, target.score(x0)
+    else:
+        lp, grad = target.log_prob_and_score(x0)
+    return _checked_state(x0, lp, grad)
+
+
+def _checked_state(x0, lp, grad):
     if grad.shape != x0.shape:
         raise ValueError(f"the target's gradient has shape {tuple(grad.shape)}, expected {tuple(x0.shape)} "
                          "(the shape of x0)")
@@ -254,13 +440,16 @@ def init_state(x0: torch.Tensor, target: Callable) -> SamplerState:
     return SamplerState(x0, lp, grad)
 
 
-def langevin_step(state: SamplerState, target: Callable, eps: float, noise: torch.Tensor) -> SamplerState:
+def langevin_step(state: SamplerState, target: Target, eps: float,
+                  noise: torch.Tensor) -> tuple[SamplerState, LangevinInfo]:
     r"""One unadjusted Langevin step :math:`\mathbf x + \varepsilon\nabla\log p + \sqrt{2\varepsilon}\mathbf z`.
 
     Parameters
     ----------
     state : SamplerState
-    target : callable
+    target : Target
+        Its score alone when it has one (the new state's ``log_prob`` is then ``None``),
+        otherwise its log-density and score.
     eps : float
         Step size :math:`\varepsilon`, in [1e-100, 1e100].
     noise : torch.Tensor
@@ -268,22 +457,25 @@ def langevin_step(state: SamplerState, target: Callable, eps: float, noise: torc
 
     Returns
     -------
-    SamplerState
-        The new positions with the target evaluated there (one target call).
+    state : SamplerState
+        The new positions with the score evaluated there (one call).
+    info : LangevinInfo
     """
     state = _check_state(state)
-    check_callable(target, "target")
+    _check_target(target)
     eps = check_positive(eps, "eps")
     x = state.position
     noise = _check_draws(noise, "noise", x.shape, x.dtype)
     return _langevin_step(state, target, eps, noise)
 
 
+_LANGEVIN_INFO = LangevinInfo()
+
+
 def _langevin_step(state, target, eps, noise):
     """:func:`langevin_step` without the checks (the samplers' inner loop)."""
     x = state.position + eps * state.grad + math.sqrt(2 * eps) * noise
-    lp, grad = getattr(target, "score_only", target)(x)
-    return SamplerState(x, lp, grad)
+    return SamplerState(x, *_ula_eval(target, x)), _LANGEVIN_INFO
 
 
 def _log_q(x_to, x_from, grad_from, eps):
@@ -292,14 +484,16 @@ def _log_q(x_to, x_from, grad_from, eps):
     return -(d * d).flatten(1).sum(1) / (4 * eps)
 
 
-def mala_step(state: SamplerState, target: Callable, eps: float, noise: torch.Tensor, log_uniform: torch.Tensor):
+def mala_step(state: SamplerState, target: Target, eps: float, noise: torch.Tensor,
+              log_uniform: torch.Tensor) -> tuple[SamplerState, MALAInfo]:
     """One MALA step: a Langevin proposal, accepted by the Metropolis-Hastings rule.
 
     Parameters
     ----------
     state : SamplerState
-        Must carry ``log_prob`` (the target needs a log-density or an energy).
-    target : callable
+        Must carry ``log_prob`` (from a target with a log-density).
+    target : Target
+        With ``log_prob_and_score``.
     eps : float
         Step size, in [1e-100, 1e100].
     noise : torch.Tensor
@@ -310,10 +504,10 @@ def mala_step(state: SamplerState, target: Callable, eps: float, noise: torch.Te
     Returns
     -------
     state : SamplerState
-    accepted : torch.Tensor of bool, shape (n_chains,)
+    info : MALAInfo
     """
     state = _check_state(state)
-    check_callable(target, "target")
+    _check_target(target)
     eps = check_positive(eps, "eps")
     x = state.position
     noise = _check_draws(noise, "noise", x.shape, x.dtype)
@@ -321,50 +515,130 @@ def mala_step(state: SamplerState, target: Callable, eps: float, noise: torch.Te
     return _mala_step(state, target, eps, noise, log_uniform)
 
 
+def _needs_log_prob(target, state=None):
+    if target.log_prob_and_score is None or (state is not None and state.log_prob is None):
+        raise ValueError("MALA needs the target's log-density: build the target with log_prob or energy")
+
+
 def _mala_step(state, target, eps, noise, log_uniform):
     """:func:`mala_step` without the checks (the samplers' inner loop)."""
-    if state.log_prob is None:
-        raise ValueError("MALA needs the target's log-density: build the target with log_prob or energy")
+    _needs_log_prob(target, state)
     x, g = state.position, state.grad
     y = x + eps * g + math.sqrt(2 * eps) * noise
-    lp_y, g_y = target(y)
+    lp_y, g_y = target.log_prob_and_score(y)
     log_alpha = lp_y - state.log_prob + _log_q(x, y, g_y, eps) - _log_q(y, x, g, eps)
     accept = log_uniform < log_alpha  # NaN proposals (log_alpha = nan) are rejected
     shape = (-1,) + (1,) * (x.ndim - 1)
     a = accept.view(shape)
     new = SamplerState(torch.where(a, y, x), torch.where(accept, lp_y, state.log_prob), torch.where(a, g_y, g))
-    return new, accept
+    return new, MALAInfo(accept, log_alpha)
 
 
-def sample(x0: torch.Tensor, target: Callable, eps: float, n_steps: int, method: str = "langevin",
-           thin: int | None = None, generator: torch.Generator | None = None, progress: bool = False,
+def langevin(target: Target, eps: float) -> Kernel:
+    """The unadjusted Langevin kernel for ``target`` at step size ``eps``.
+
+    Parameters
+    ----------
+    target : Target
+    eps : float
+        :math:`\varepsilon`, in [1e-100, 1e100] (see :func:`eps_from_noise`).
+
+    Returns
+    -------
+    Kernel
+        ``step(state, generator)`` draws :math:`\\mathbf z\\sim\\mathcal N(0, I)` and
+        applies :func:`langevin_step`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> kernel = langevin(target_from(score=lambda x: -x), eps=0.01)
+    >>> state = kernel.init(torch.zeros(4, 2))
+    >>> state, info = kernel.step(state, torch.Generator().manual_seed(0))
+    >>> state.position.shape, info
+    (torch.Size([4, 2]), LangevinInfo())
+    """
+    _check_target(target)
+    eps = check_positive(eps, "eps")
+
+    def init(x0):
+        x0 = _check_position(x0).detach()
+        return _checked_state(x0, *_ula_eval(target, x0))
+
+    def step(state, generator=None):
+        x = state.position
+        noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        return _langevin_step(state, target, eps, noise)
+
+    return Kernel(init, step)
+
+
+def mala(target: Target, eps: float) -> Kernel:
+    """The MALA kernel (Langevin proposal, Metropolis-Hastings acceptance) for ``target`` at step size ``eps``.
+
+    Parameters
+    ----------
+    target : Target
+        With a log-density (``log_prob_and_score``).
+    eps : float
+        :math:`\varepsilon`, in [1e-100, 1e100] (see :func:`eps_from_noise`).
+
+    Returns
+    -------
+    Kernel
+        ``step(state, generator)`` draws the proposal noise and one uniform per chain
+        and applies :func:`mala_step`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> kernel = mala(target_from(log_prob=lambda x: -(x * x).sum(1) / 2), eps=0.5)
+    >>> state, info = kernel.step(kernel.init(torch.zeros(3, 2)), torch.Generator().manual_seed(0))
+    >>> info.accepted.dtype, info.log_accept_ratio.shape
+    (torch.bool, torch.Size([3]))
+    """
+    _check_target(target)
+    _needs_log_prob(target)
+    eps = check_positive(eps, "eps")
+
+    def init(x0):
+        return init_state(x0, target)
+
+    def step(state, generator=None):
+        x = state.position
+        noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        u = torch.rand(x.shape[0], generator=generator, dtype=x.dtype, device=x.device)
+        return _mala_step(state, target, eps, noise, torch.log(u))
+
+    return Kernel(init, step)
+
+
+def sample(x0: torch.Tensor, kernel: Kernel, n_steps: int, thin: int | None = None,
+           generator: torch.Generator | None = None, progress: bool = False,
            callback: Callable | None = None) -> ChainResult:
-    """Run many chains of unadjusted Langevin or MALA.
+    """Run many chains of a kernel (:func:`langevin` or :func:`mala`).
 
     Parameters
     ----------
     x0 : torch.Tensor, shape (n_chains, ...)
         Starting positions, finite (a NumPy array is converted; floats keep their dtype).
-    target : callable
-        ``x -> (log_p, grad)`` from :func:`target_from`.
-    eps : float
-        Step size :math:`\\varepsilon` (see :func:`eps_from_noise`), in [1e-100, 1e100].
+    kernel : Kernel
     n_steps : int
         Number of steps :math:`K`.
-    method : {"langevin", "mala"}
     thin : int, optional
         Record the positions every ``thin`` steps (and at the start) in
         ``trajectory``; nothing is recorded by default.
     generator : torch.Generator or int, optional
         Source of the noise (an int seeds a new generator); the global generator by default.
     progress : bool, default False
-        Show a tqdm progress bar.
+        Show a tqdm progress bar (only on a terminal).
     callback : callable, optional
-        Called as ``callback(step, state)`` after every step.
+        Called as ``callback(step, state, info)`` after every step.
 
     Returns
     -------
     ChainResult
+        The acceptance fields are filled when the kernel reports acceptances (MALA).
 
     Notes
     -----
@@ -372,42 +646,48 @@ def sample(x0: torch.Tensor, target: Callable, eps: float, n_steps: int, method:
     thousand 2-D chains) run on one intra-op thread, restored afterwards: their
     kernels are so short that handing them to other threads costs more than it
     saves, by an order of magnitude on a loaded machine.
+
+    Examples
+    --------
+    >>> import torch
+    >>> target = target_from(score=lambda x: -x)  # N(0, I)
+    >>> res = sample(torch.zeros(2000, 1), langevin(target, 0.05), 300, thin=100, generator=0)
+    >>> res.trajectory.shape, round(res.state.position.var().item(), 1)
+    (torch.Size([4, 2000, 1]), 1.0)
     """
-    eps = check_positive(eps, "eps")
+    _check_kernel(kernel)
     n_steps = check_positive_int(n_steps, "n_steps")
-    check_choice(method, "method", ("langevin", "mala"))
     if thin is not None:
         thin = check_positive_int(thin, "thin")
     generator = check_generator(generator)
     check_callable(callback, "callback", optional=True)
-    state = init_state(x0, target)
-    x = state.position
-    traj = None
-    if thin is not None:
-        traj = torch.empty((n_steps // thin + 1, *x.shape), dtype=x.dtype, device=x.device)
-        traj[0] = x
-    acc = torch.empty((n_steps, x.shape[0]), dtype=torch.bool, device=x.device) if method == "mala" else None
+    x = _check_position(x0)
     # tiny kernels: thread hand-offs cost more than they save
     with torch_threads(1 if x.numel() <= _SMALL else None):
-        return _run(state, target, eps, n_steps, method, thin, generator, progress, callback, traj, acc)
+        state = kernel.init(x)
+        return _run(state, kernel.step, n_steps, thin, generator, progress, callback)
 
 
 _SMALL = 65_536  # elements of the chains' state below which sampling runs on one intra-op thread
 
 
-def _run(state, target, eps, n_steps, method, thin, generator, progress, callback, traj, acc):
+def _run(state, step, n_steps, thin, generator, progress, callback):
     x = state.position
+    traj = None
+    if thin is not None:
+        traj = torch.empty((n_steps // thin + 1, *x.shape), dtype=x.dtype, device=x.device)
+        traj[0] = x
+    acc = None
     for k in progress_bar(range(n_steps), progress, unit=" step"):
-        noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
-        if method == "langevin":
-            state = _langevin_step(state, target, eps, noise)
-        else:
-            u = torch.rand(x.shape[0], generator=generator, dtype=x.dtype, device=x.device)
-            state, acc[k] = _mala_step(state, target, eps, noise, torch.log(u))
+        state, info = step(state, generator)
+        if k == 0 and hasattr(info, "accepted"):
+            acc = torch.empty((n_steps, x.shape[0]), dtype=torch.bool, device=x.device)
+        if acc is not None:
+            acc[k] = info.accepted
         if traj is not None and (k + 1) % thin == 0:
             traj[(k + 1) // thin] = state.position
         if callback is not None:
-            callback(k, state)
+            callback(k, state, info)
     if acc is None:
         return ChainResult(state, traj, None, None, None)
     return ChainResult(state, traj, acc.to(x.dtype).mean(0), acc.to(x.dtype).mean(1), acc)
@@ -457,7 +737,7 @@ def annealed_langevin(score: Callable, init: torch.Tensor, sigmas, epsilon: floa
     for s in sig.tolist():
         eps_i = epsilon * s**2 / float(sig[-1]) ** 2
         target = target_from(score=lambda v, s=s: score(v, s))
-        res = sample(x, target, eps_i, T, generator=generator, progress=progress)
+        res = sample(x, langevin(target, eps_i), T, generator=generator, progress=progress)
         x = res.state.position
         out.append(x.clone())
     return out
@@ -522,7 +802,7 @@ def adapt_step_size(x0: torch.Tensor, target: Callable, eps0: float, n_warmup: i
     second half of the warm-up (an average smooths the last iterates' noise).
     Adapting changes the chain at every step, so the warm-up draws are not draws of
     a fixed Markov chain: discard them and sample with the frozen step, e.g.
-    ``sample(res.state.position, target, res.eps, n, method="mala")``.
+    ``sample(res.state.position, mala(target, res.eps), n)``.
 
     The default :math:`a^* = 0.574` is the acceptance rate that maximises the
     efficiency of MALA as the dimension grows, for product targets (Roberts and
@@ -533,8 +813,8 @@ def adapt_step_size(x0: torch.Tensor, target: Callable, eps0: float, n_warmup: i
     ----------
     x0 : torch.Tensor, shape (n_chains, ...)
         Starting positions.
-    target : callable
-        ``x -> (log_p, grad)`` from :func:`target_from`, with a log-density.
+    target : Target
+        With a log-density.
     eps0 : float
         Initial step size.
     n_warmup : int
@@ -568,11 +848,10 @@ def adapt_step_size(x0: torch.Tensor, target: Callable, eps0: float, n_warmup: i
     decay = check_positive(decay, "decay")
     if not 0.5 < decay <= 1:
         raise ValueError(f"decay must be in (0.5, 1], got {decay!r}")
-    target = check_callable(target, "target")
+    _check_target(target)
+    _needs_log_prob(target)
     generator = check_generator(generator)
     state = init_state(x0, target)
-    if state.log_prob is None:
-        raise ValueError("MALA needs the target's log-density: build the target with log_prob or energy")
     x = state.position
     log_eps = math.log(eps)
     eps_trace = torch.empty(n_warmup, dtype=torch.float64)
@@ -582,8 +861,8 @@ def adapt_step_size(x0: torch.Tensor, target: Callable, eps0: float, n_warmup: i
             noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
             u = torch.rand(x.shape[0], generator=generator, dtype=x.dtype, device=x.device)
             eps_trace[k] = math.exp(log_eps)
-            state, accepted = _mala_step(state, target, float(eps_trace[k]), noise, torch.log(u))
-            acc_trace[k] = accepted.double().mean()
+            state, info = _mala_step(state, target, float(eps_trace[k]), noise, torch.log(u))
+            acc_trace[k] = info.accepted.double().mean()
             log_eps += gain / (k + 1) ** decay * (float(acc_trace[k]) - target_accept)
     frozen = float(torch.log(eps_trace[n_warmup // 2:]).mean().exp())
     return StepAdaptation(frozen, state, eps_trace, acc_trace)

@@ -307,8 +307,8 @@ reg("probmods.ebm.denoise.posterior_score",
     lambda: C(denoise.posterior_score, energy=tiny_energy(), x=imgs(seed=1), y=imgs(), sigma=0.1))
 reg("probmods.ebm.denoise.perceptual_denoise",
     lambda: C(denoise.perceptual_denoise, energy=tiny_energy(), y=imgs(1), sigma=0.1, n_samples=1, noise_scale=2 / 256,
-              n_steps=2, method="langevin", generator=None, progress=False, callback=None),
-    kinds={"callback": "callable?"})
+              n_steps=2, kernel=mcmc.mala, generator=None, progress=False, callback=None),
+    kinds={"callback": "callable?", "kernel": "callable"})
 reg("probmods.ebm.denoise.add_noise", lambda: C(denoise.add_noise, x=imgs(), sigma=0.1, seed=0))
 reg("probmods.ebm.denoise.psnr", lambda: C(denoise.psnr, x=imgs(), reference=imgs(seed=1)))
 reg("probmods.ebm.denoise.ssim", lambda: C(denoise.ssim, x=imgs(), reference=imgs(seed=1), window_sigma=1.5),
@@ -617,25 +617,30 @@ for _f in ("integrated_squared_error", "integrated_absolute_error"):
         lambda _f=_f: C(getattr(kde, _f), f_true=np.ones(12), f_hat=np.full(12, 0.5), grid=small_grid()))
 
 # -- mcmc
-reg("probmods.mcmc.SamplerState", exempt=RECORD)
-reg("probmods.mcmc.ChainResult", exempt=RECORD)
+for _rec in ("Target", "SamplerState", "LangevinInfo", "MALAInfo", "Kernel", "ChainResult"):
+    reg(f"probmods.mcmc.{_rec}", exempt=RECORD)
 reg("probmods.mcmc.eps_from_noise", lambda: C(mcmc.eps_from_noise, noise_scale=0.1))
 reg("probmods.mcmc.target_from", lambda: C(mcmc.target_from, score=None, log_prob=log_normal, energy=None),
     kinds={"score": "callable?", "energy": "callable?"})
+reg("probmods.mcmc.gaussian_posterior", lambda: C(mcmc.gaussian_posterior, prior=std_target(), y=tpts(3), sigma=0.5),
+    kinds={"prior": "target"})
 reg("probmods.mcmc.init_state", lambda: C(mcmc.init_state, x0=tpts(3), target=std_target()),
-    kinds={"target": "callable"})
+    kinds={"target": "target"})
 reg("probmods.mcmc.langevin_step",
     lambda: C(mcmc.langevin_step, state=mcmc.init_state(tpts(3), std_target()), target=std_target(), eps=0.01,
               noise=torch.zeros(3, 2)),
-    kinds={"state": "state", "target": "callable"})
+    kinds={"state": "state", "target": "target"})
 reg("probmods.mcmc.mala_step",
     lambda: C(mcmc.mala_step, state=mcmc.init_state(tpts(3), std_target()), target=std_target(), eps=0.01,
               noise=torch.zeros(3, 2), log_uniform=torch.full((3,), -1.0)),
-    kinds={"state": "state", "target": "callable"})
+    kinds={"state": "state", "target": "target"})
+for _k in ("langevin", "mala"):
+    reg(f"probmods.mcmc.{_k}", lambda _k=_k: C(getattr(mcmc, _k), target=std_target(), eps=0.01),
+        kinds={"target": "target"})
 reg("probmods.mcmc.sample",
-    lambda: C(mcmc.sample, x0=tpts(3), target=std_target(), eps=0.01, n_steps=2, method="langevin", thin=1,
+    lambda: C(mcmc.sample, x0=tpts(3), kernel=mcmc.mala(std_target(), 0.01), n_steps=2, thin=1,
               generator=None, progress=False, callback=None),
-    kinds={"target": "callable", "callback": "callable?"})
+    kinds={"kernel": "kernel", "callback": "callable?"})
 reg("probmods.mcmc.annealed_langevin",
     lambda: C(mcmc.annealed_langevin, score=cond_score, init=tpts(3), sigmas=np.array([1.0, 0.5]), epsilon=0.01, T=2,
               generator=None, progress=False))
@@ -645,7 +650,7 @@ if "probmods.mcmc.adapt_step_size" in CALLABLES:
     reg("probmods.mcmc.adapt_step_size",
         lambda: C(mcmc.adapt_step_size, x0=tpts(3), target=std_target(), eps0=0.1, n_warmup=4, target_accept=0.574,
                   gain=1.0, decay=0.6, generator=None),
-        kinds={"target": "callable", "target_accept": "prob", "decay": "prob"})
+        kinds={"target": "target", "target_accept": "prob", "decay": "prob"})
 
 # -- metrics
 reg("probmods.metrics.energy_distance", lambda: C(metrics.energy_distance, x=pts(), y=pts(5, seed=1)))
@@ -909,6 +914,13 @@ def catalogue(kind, v):
         return [Case("a number", 3, "no")] + none
     if base in ("axes", "figure", "mappable", "config"):
         return [Case("a number", 3, "no"), Case("a dict", {}, "no")] + none
+    if base == "target":
+        return [Case("a function", log_normal, "no"), Case("an empty Target", mcmc.Target(), "no"),
+                Case("a Target of numbers", mcmc.Target(3, 4), "no"), Case("a plain tuple", (log_normal, None), "no"),
+                Case("a number", 3, "no")] + none
+    if base == "kernel":
+        return [Case("a kernel maker", mcmc.langevin, "no"), Case("a Target", std_target(), "no"),
+                Case("a plain tuple", tuple(v), "no"), Case("a number", 3, "no")] + none
     if base == "state":
         return [Case("a plain tuple", tuple(v), "any"), Case("a number", 3, "no")] + none
     if base == "dtype":

@@ -18,6 +18,7 @@ from probmods.ebm.denoise import (
     wiener_denoise,
 )
 from probmods.ebm.model import EnergyCNN, SamplerEnergy
+from probmods.mcmc import mala
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def test_posterior_score_is_autograd_of_log_posterior(energy64, sigma):
     log_post = -energy64(x) - ((y - x) ** 2).flatten(1).sum(1) / (2 * sigma**2)
     (auto,) = torch.autograd.grad(log_post.sum(), x)
     torch.testing.assert_close(posterior_score(energy64, x.detach(), y, sigma), auto, rtol=1e-10, atol=1e-10)
-    lp, _ = posterior_target(energy64, y, sigma)(x.detach())
+    lp, _ = posterior_target(energy64, y, sigma).log_prob_and_score(x.detach())
     torch.testing.assert_close(lp, log_post.detach())
 
 
@@ -47,7 +48,7 @@ def test_posterior_of_a_gaussian_prior_is_sampled_correctly():
     mu = v * (m / s**2 + 0.9 / sigma**2)
     g = torch.Generator().manual_seed(0)
     xs, res = perceptual_denoise(lambda x: ((x - m) ** 2).flatten(1).sum(1) / (2 * s**2), y, sigma, n_samples=50,
-                                 noise_scale=0.05, n_steps=400, method="mala", generator=g)
+                                 noise_scale=0.05, n_steps=400, kernel=mala, generator=g)
     assert xs.shape == (50, 1, 1, 28, 28)
     assert res.acceptance_rate.mean() > 0.9
     assert abs(xs.mean().item() - mu) < 0.01
@@ -86,6 +87,8 @@ def test_filters_help_and_best_parameter_picks_the_maximum():
         (dict(sigma=-1.0), ValueError, "sigma"),
         (dict(sigma=math.nan), ValueError, "sigma"),
         (dict(noise_scale=0.0), ValueError, "noise_scale"),
+        (dict(kernel="mala"), TypeError, "kernel must be callable"),
+        (dict(kernel=lambda t, eps: None), ValueError, "kernel must be probmods.mcmc.langevin"),
         (dict(n_samples=0), ValueError, "n_samples"),
         (dict(y=torch.rand(2, 28, 28)), ValueError, r"y must have shape \(B, 1, 28, 28\)"),
         (dict(y=torch.zeros(2, 1, 28, 28, dtype=torch.int64)), TypeError, "y must be floating point"),

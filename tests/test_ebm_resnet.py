@@ -157,7 +157,7 @@ def test_course_energy_is_the_network_at_temperature_one_without_range_term(tmp_
     assert torch.equal(energy(x), source(x))  # E = +ebm(x): the handout's network returns the energy
     torch.testing.assert_close(energy(x.double()), source(x))  # float64 input is cast
     # the samplers' gradient is grad log p = -grad ebm(x)
-    _, grad = target_from(energy=energy)(x.clone())
+    _, grad = target_from(energy=energy).log_prob_and_score(x.clone())
     xg = x.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(source(xg).sum(), xg)
     torch.testing.assert_close(grad, -g)

@@ -73,7 +73,7 @@ def test_mcmc_target_is_the_mixture(data):
     xt = torch.tensor(x, requires_grad=True)
     lp_ref = torch_log_prob(xt, torch.tensor(means))
     (g_ref,) = torch.autograd.grad(lp_ref.sum(), xt)
-    lp, g = gmm_target(means)(torch.tensor(x))
+    lp, g = gmm_target(means).log_prob_and_score(torch.tensor(x))
     np.testing.assert_allclose(lp.numpy(), lp_ref.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(g.numpy(), g_ref.numpy(), rtol=1e-10, atol=1e-13)
 

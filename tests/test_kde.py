@@ -63,6 +63,31 @@ def test_kde_scattered_points_equal_brute_force(data, name):
 
 
 @pytest.mark.parametrize("name", list(H_CASES))
+def test_log_kde_is_the_log_and_stays_finite_far_away(data, name):
+    """log=True equals log(kde) where the density is representable, and far from the data (where
+    kde underflows to 0) it is the nearest sample's Gaussian term plus a log-sum-exp correction."""
+    H = H_CASES[name]
+    rng = np.random.default_rng(2)
+    near = rng.uniform(-1.5, 3.5, size=(40, 2))
+    np.testing.assert_allclose(kde(data, near, H, chunk_size=7, log=True), np.log(brute_force(data, near, H)),
+                               rtol=1e-12, atol=1e-12)
+    far = np.array([[60.0, -45.0], [-80.0, 10.0]])
+    assert np.all(kde(data, far, H) == 0)
+    log_f = kde(data, far, H, log=True)
+    Hinv = np.linalg.inv(H)
+    q = -0.5 * (((far[:, None, :] - data[None]) @ Hinv.T) ** 2).sum(-1)  # (2, N) exponents
+    top = q.max(1)
+    expected = top + np.log(np.exp(q - top[:, None]).sum(1)) - np.log(len(data) * np.linalg.det(H) * 2 * math.pi)
+    assert np.all(np.isfinite(log_f)) and np.all(log_f < -100)
+    np.testing.assert_allclose(log_f, expected, rtol=1e-12)
+
+
+def test_log_kde_flag_must_be_a_bool(data):
+    with pytest.raises(TypeError, match="log must be True or False"):
+        kde(data, data[:2], 0.5, log="yes")
+
+
+@pytest.mark.parametrize("name", list(H_CASES))
 def test_kde_grid_equals_brute_force(data, name):
     g = Grid2D((-1.5, 3.5), (-1, 3), nx=9, ny=7)
     H = H_CASES[name]

@@ -18,13 +18,20 @@ from scipy.stats import ks_2samp
 from probmods.gmm import GMMDist, IsotropicGMM, mode_weights, ring_gmm
 from probmods.mcmc import (
     ChainResult,
+    Kernel,
+    LangevinInfo,
+    MALAInfo,
     SamplerState,
     StepAdaptation,
+    Target,
     adapt_step_size,
     annealed_langevin,
     eps_from_noise,
+    gaussian_posterior,
     init_state,
+    langevin,
     langevin_step,
+    mala,
     mala_step,
     sample,
     target_from,
@@ -33,6 +40,7 @@ from probmods.mcmc import (
 F64 = torch.float64
 S = 0.7  # standard deviation of the Gaussian targets
 MUS = {1: [1.3], 2: [1.3, -0.4]}
+KERNELS = {"langevin": langevin, "mala": mala}
 
 
 
@@ -56,15 +64,22 @@ def variance_tolerance(v, n_samples, n_se=5):
     return n_se * v * math.sqrt(2 / (n_samples - 1))
 
 
-class Counting:
-    """A target that counts its calls."""
+def counting(target):
+    """``target`` with every call of its functions counted: (Target, list of the fields called)."""
+    calls = []
 
-    def __init__(self, target):
-        self.target, self.calls = target, 0
+    def wrap(field):
+        fn = getattr(target, field)
+        if fn is None:
+            return None
 
-    def __call__(self, x):
-        self.calls += 1
-        return self.target(x)
+        def counted(x):
+            calls.append(field)
+            return fn(x)
+
+        return counted
+
+    return Target(*(wrap(f) for f in Target._fields)), calls
 
 
 # --- unadjusted Langevin on a Gaussian ------------------------------------------
@@ -78,7 +93,7 @@ def test_ula_stationary_variance(d, f):
     n = 40_000
     g = gaussian(d)
     # |1 - f|^(2K) < 1e-9 for K = 100: the start (exact samples) is forgotten
-    res = sample(exact_gaussian(n, d, seed=1), target_from(score=g.score), eps, 100, generator=gen(2))
+    res = sample(exact_gaussian(n, d, seed=1), langevin(target_from(score=g.score), eps), 100, generator=gen(2))
     x = res.state.position
     assert x.dtype == F64 and x.shape == (n, d) and bool(torch.isfinite(x).all())
     v = S**2 / (1 - eps / (2 * S**2))
@@ -95,7 +110,7 @@ def test_ula_stationary_variance(d, f):
 @pytest.mark.parametrize("f", [2.1, 3.0])
 def test_ula_diverges_above_two_s_squared(d, f):
     g = gaussian(d)
-    res = sample(exact_gaussian(1000, d, seed=3), target_from(score=g.score), f * S**2, 300, generator=gen(4))
+    res = sample(exact_gaussian(1000, d, seed=3), langevin(target_from(score=g.score), f * S**2), 300, generator=gen(4))
     x = res.state.position
     diverged = ~torch.isfinite(x).all(dim=1) | ((x - torch.tensor(MUS[d], dtype=F64)).abs().amax(dim=1) > 1e6)
     assert bool(diverged.all())
@@ -107,8 +122,8 @@ def test_ula_with_lambda_target_matches_gmm_target():
     by_lambda = target_from(score=lambda x: (mu - x) / S**2)
     by_gmm = target_from(score=gaussian(2).score)
     x0 = exact_gaussian(50, 2, seed=5)
-    a = sample(x0, by_lambda, 0.2, 20, generator=gen(6)).state.position
-    b = sample(x0, by_gmm, 0.2, 20, generator=gen(6)).state.position
+    a = sample(x0, langevin(by_lambda, 0.2), 20, generator=gen(6)).state.position
+    b = sample(x0, langevin(by_gmm, 0.2), 20, generator=gen(6)).state.position
     torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
@@ -118,7 +133,8 @@ def test_langevin_step_is_the_formula():
     x = exact_gaussian(7, 2, seed=7)
     z = torch.randn(7, 2, dtype=F64, generator=gen(8))
     eps = 0.3
-    new = langevin_step(init_state(x, target), target, eps, z)
+    new, info = langevin_step(init_state(x, target), target, eps, z)
+    assert info == LangevinInfo() and new.log_prob is None  # the score alone was evaluated
     expected = x + eps * (torch.tensor(MUS[2], dtype=F64) - x) / S**2 + math.sqrt(2 * eps) * z
     torch.testing.assert_close(new.position, expected, rtol=1e-13, atol=1e-13)
     torch.testing.assert_close(new.grad, g.score(expected), rtol=1e-13, atol=1e-13)
@@ -149,7 +165,7 @@ def ring_runs():
     target = target_from(log_prob=ring.log_prob)
     x0 = ring.sample(3000, generator=gen(2)).double()
     fresh = ring.sample(3000, generator=gen(3)).double()
-    runs = {m: sample(x0, target, 0.1, 300, method=m, generator=gen(4)) for m in ("mala", "langevin")}
+    runs = {m: sample(x0, KERNELS[m](target, 0.1), 300, generator=gen(4)) for m in ("mala", "langevin")}
     return runs, fresh
 
 
@@ -171,8 +187,8 @@ def test_mala_variance_is_unbiased_at_large_eps(f):
     """Where ULA's variance is 4 s^2 (f = 1.5) or 20 s^2 (f = 1.9), MALA's stays s^2."""
     g = gaussian(2)
     n = 20_000
-    res = sample(exact_gaussian(n, 2, seed=11), target_from(score=g.score, log_prob=g.log_prob), f * S**2, 100,
-                 method="mala", generator=gen(12))
+    res = sample(exact_gaussian(n, 2, seed=11), mala(target_from(score=g.score, log_prob=g.log_prob), f * S**2), 100,
+                 generator=gen(12))
     x = res.state.position
     assert 0.05 < res.acceptance_rate.mean().item() < 0.99
     assert x.var(dim=0).mean().item() == pytest.approx(S**2, abs=variance_tolerance(S**2, 2 * n))
@@ -184,7 +200,7 @@ def test_mala_acceptance_tends_to_one():
     target = target_from(score=ring.score, log_prob=ring.log_prob)
     x0 = ring.sample(2000, generator=gen(13)).double()
     epss = 0.1 * np.array([1.0, 0.3, 0.1, 0.03, 0.01, 0.001])
-    rates = [sample(x0, target, float(e), 30, method="mala", generator=gen(14)).acceptance_rate.mean().item()
+    rates = [sample(x0, mala(target, float(e)), 30, generator=gen(14)).acceptance_rate.mean().item()
              for e in epss]
     assert np.all(np.diff(rates) > 0), rates
     assert rates[0] < 0.9
@@ -229,14 +245,18 @@ def test_mala_acceptance_equals_hand_computed_alpha(mu, s, eps):
     assert bool((proposal_term.abs() > 1e-2).all())
     delta = 1e-9
     # just below log alpha: accepted
-    new, acc = mala_step(state, target, eps, noise, log_alpha - delta)
+    new, info = mala_step(state, target, eps, noise, log_alpha - delta)
+    assert isinstance(info, MALAInfo)
+    torch.testing.assert_close(info.log_accept_ratio, log_alpha, rtol=1e-12, atol=1e-12)
+    acc = info.accepted
     assert acc.dtype == torch.bool and acc.shape == (5,)
     assert bool(acc.all())
     torch.testing.assert_close(new.position, ys, rtol=1e-14, atol=1e-14)
     torch.testing.assert_close(new.log_prob, gauss_1d_log_prob(mu, s)(ys), rtol=1e-13, atol=1e-13)
     torch.testing.assert_close(new.grad, (mu - ys) / s**2, rtol=1e-13, atol=1e-13)
     # just above log alpha (capped at log 1 = 0): rejected where alpha < 1, and the state is unchanged there
-    new, acc = mala_step(state, target, eps, noise, torch.clamp(log_alpha + delta, max=0.0))
+    new, info = mala_step(state, target, eps, noise, torch.clamp(log_alpha + delta, max=0.0))
+    acc = info.accepted
     assert torch.equal(acc, ~negative)
     assert torch.equal(new.position[negative], state.position[negative])
     assert torch.equal(new.log_prob[negative], state.log_prob[negative])
@@ -248,15 +268,16 @@ def test_mala_rejects_nan_proposals():
     target = target_from(log_prob=lambda x: torch.where(x[:, 0] > 0, torch.nan, -x[:, 0] ** 2))
     state = init_state(torch.full((3, 1), -1.0, dtype=F64), target)
     noise = torch.tensor([[5.0], [-0.1], [5.0]], dtype=F64)
-    new, acc = mala_step(state, target, 0.5, noise, torch.full((3,), -50.0, dtype=F64))
-    assert acc.tolist() == [False, True, False]
+    new, info = mala_step(state, target, 0.5, noise, torch.full((3,), -50.0, dtype=F64))
+    assert info.accepted.tolist() == [False, True, False]
+    assert bool(torch.isnan(info.log_accept_ratio[[0, 2]]).all())
     assert torch.equal(new.position[[0, 2]], state.position[[0, 2]])
 
 
 def test_mala_with_score_only_target_is_refused():
     g = gaussian(2)
     with pytest.raises(ValueError, match="log_prob"):
-        sample(exact_gaussian(4, 2, seed=0), target_from(score=g.score), 0.1, 3, method="mala")
+        sample(exact_gaussian(4, 2, seed=0), mala(target_from(score=g.score), 0.1), 3)
 
 
 # --- target_from ----------------------------------------------------------------
@@ -272,10 +293,12 @@ def three_component():
 def test_score_log_prob_and_energy_targets_agree(pts, which):
     gmm = ring_gmm() if which == "ring" else three_component()
     x = torch.tensor(pts, dtype=F64)
-    lp_s, g_s = target_from(score=gmm.score, log_prob=gmm.log_prob)(x)
-    lp_l, g_l = target_from(log_prob=gmm.log_prob)(x)
-    lp_e, g_e = target_from(energy=lambda v: -gmm.log_prob(v))(x)
-    assert target_from(score=gmm.score)(x)[0] is None
+    lp_s, g_s = target_from(score=gmm.score, log_prob=gmm.log_prob).log_prob_and_score(x)
+    lp_l, g_l = target_from(log_prob=gmm.log_prob).log_prob_and_score(x)
+    lp_e, g_e = target_from(energy=lambda v: -gmm.log_prob(v)).log_prob_and_score(x)
+    score_only = target_from(score=gmm.score)
+    assert score_only.log_prob_and_score is None
+    torch.testing.assert_close(score_only.score(x), g_s, rtol=0, atol=0)
     for g in (g_l, g_e):
         assert g.shape == x.shape and not g.requires_grad
         torch.testing.assert_close(g, g_s, rtol=1e-10, atol=1e-10)
@@ -287,8 +310,8 @@ def test_score_log_prob_and_energy_targets_agree(pts, which):
 def test_energy_is_log_prob_up_to_a_constant():
     gmm = three_component()
     x = torch.randn(20, 2, dtype=F64, generator=gen(0))
-    lp_e, g_e = target_from(energy=lambda v: -gmm.log_prob(v) + 123.0)(x)
-    lp, g = target_from(log_prob=gmm.log_prob)(x)
+    lp_e, g_e = target_from(energy=lambda v: -gmm.log_prob(v) + 123.0).log_prob_and_score(x)
+    lp, g = target_from(log_prob=gmm.log_prob).log_prob_and_score(x)
     torch.testing.assert_close(lp_e, lp - 123.0, rtol=1e-13, atol=1e-12)
     torch.testing.assert_close(g_e, g, rtol=1e-13, atol=1e-13)
 
@@ -309,10 +332,13 @@ def test_gradient_is_evaluated_once_per_step(method, kind, K):
         "log_prob": lambda: target_from(log_prob=log_prob),
         "energy": lambda: target_from(energy=lambda v: -log_prob(v)),
     }
-    target = Counting(build[kind]())
-    sample(torch.zeros(5, 2, dtype=F64), target, 0.05, K, method=method, generator=gen(0))
-    assert target.calls == K + 1
-    assert len(fn_calls) == K + 1
+    target, calls = counting(build[kind]())
+    sample(torch.zeros(5, 2, dtype=F64), KERNELS[method](target, 0.05), K, generator=gen(0))
+    assert len(calls) == K + 1  # one evaluation at the start, one per step
+    if kind == "score" and method == "langevin":  # unadjusted Langevin never needs the log-density
+        assert set(calls) == {"score"} and fn_calls == []
+    else:
+        assert set(calls) == {"log_prob_and_score"} and len(fn_calls) == K + 1
 
 
 # --- sample ---------------------------------------------------------------------
@@ -325,12 +351,13 @@ def test_thin_records_every_thin_steps_from_x0(method, n_steps, thin):
     target = target_from(score=gmm.score, log_prob=gmm.log_prob)
     x0 = torch.randn(6, 2, dtype=F64, generator=gen(1))
     seen = []
-    res = sample(x0, target, 0.1, n_steps, method=method, thin=thin, generator=gen(2),
-                 callback=lambda k, s: seen.append((k, s.position.clone())))
+    res = sample(x0, KERNELS[method](target, 0.1), n_steps, thin=thin, generator=gen(2),
+                 callback=lambda k, s, info: seen.append((k, s.position.clone(), info)))
     assert isinstance(res, ChainResult) and isinstance(res.state, SamplerState)
     assert res.trajectory.shape == (n_steps // thin + 1, 6, 2)
     assert torch.equal(res.trajectory[0], x0)
-    assert [k for k, _ in seen] == list(range(n_steps))
+    assert [k for k, _, _ in seen] == list(range(n_steps))
+    assert all(isinstance(info, MALAInfo if method == "mala" else LangevinInfo) for _, _, info in seen)
     for j in range(1, n_steps // thin + 1):
         assert torch.equal(res.trajectory[j], seen[j * thin - 1][1])
     if n_steps % thin == 0:
@@ -342,7 +369,7 @@ def test_same_seed_same_run(method):
     gmm = ring_gmm()
     target = target_from(score=gmm.score, log_prob=gmm.log_prob)
     x0 = gmm.sample(50, generator=gen(0)).double()
-    a, b, c = (sample(x0, target, 0.05, 25, method=method, thin=5, generator=gen(s)) for s in (7, 7, 8))
+    a, b, c = (sample(x0, KERNELS[method](target, 0.05), 25, thin=5, generator=gen(s)) for s in (7, 7, 8))
     assert torch.equal(a.state.position, b.state.position)
     assert torch.equal(a.trajectory, b.trajectory)
     assert not torch.equal(a.state.position, c.state.position)
@@ -354,8 +381,8 @@ def test_acceptance_trace_and_rate():
     gmm = ring_gmm()
     target = target_from(log_prob=gmm.log_prob)
     calls = []
-    res = sample(gmm.sample(40, generator=gen(0)).double(), target, 0.08, 17, method="mala", generator=gen(1),
-                 callback=lambda k, s: calls.append(k))
+    res = sample(gmm.sample(40, generator=gen(0)).double(), mala(target, 0.08), 17, generator=gen(1),
+                 callback=lambda k, s, info: calls.append(k))
     assert len(calls) == 17
     assert res.acceptance_trace.shape == (17,)
     assert res.acceptance_rate.shape == (40,)
@@ -369,8 +396,8 @@ def test_acceptance_trace_and_rate():
 
 def test_float32_chains_stay_float32():
     gmm = ring_gmm()
-    res = sample(gmm.sample(10, generator=gen(0)), target_from(log_prob=gmm.log_prob), 0.05, 3, method="mala",
-                 thin=1, generator=gen(1))
+    kernel = mala(target_from(log_prob=gmm.log_prob), 0.05)
+    res = sample(gmm.sample(10, generator=gen(0)), kernel, 3, thin=1, generator=gen(1))
     assert res.state.position.dtype == torch.float32 and res.trajectory.dtype == torch.float32
 
 
@@ -418,7 +445,8 @@ def test_annealed_langevin_step_sizes_and_steps():
     g = gen(1)
     x = init
     for s, o in zip(sigmas, out, strict=True):
-        x = sample(x, target_from(score=lambda v, s=s: -v / (1 + s**2)), 0.01 * s**2, 5, generator=g).state.position
+        kernel = langevin(target_from(score=lambda v, s=s: -v / (1 + s**2)), 0.01 * s**2)
+        x = sample(x, kernel, 5, generator=g).state.position
         torch.testing.assert_close(o, x, rtol=0, atol=0)
 
 
@@ -445,7 +473,8 @@ SAMPLE_BAD = [
     ("n_steps zero", dict(n_steps=0), ValueError, "n_steps"),
     ("n_steps float", dict(n_steps=2.5), TypeError, "n_steps"),
     ("thin zero", dict(thin=0), ValueError, "thin"),
-    ("unknown method", dict(method="hmc"), ValueError, "method"),
+    ("kernel a function", dict(kernel=langevin), TypeError, "kernel must be a Kernel"),
+    ("kernel a target", dict(kernel=target_from(score=lambda x: -x)), TypeError, "kernel must be a Kernel"),
     ("x0 string", dict(x0="abc"), TypeError, "x0"),  # NumPy arrays and lists are converted (test_common)
     ("x0 complex", dict(x0=np.zeros((4, 2), dtype=complex)), TypeError, "x0"),
     ("x0 nan", dict(x0=torch.tensor([[0.0, float("nan")]], dtype=F64)), ValueError, "x0"),
@@ -457,16 +486,93 @@ SAMPLE_BAD = [
 
 
 @pytest.mark.parametrize(("kwargs", "exc", "match"), [c[1:] for c in SAMPLE_BAD], ids=[c[0] for c in SAMPLE_BAD])
-def test_sample_bad_input(kwargs, exc, match):
-    args = dict(x0=X0, target=_gauss_target(), eps=0.1, n_steps=3)
+@pytest.mark.parametrize("method", ["langevin", "mala"])
+def test_sample_bad_input(kwargs, exc, match, method):
+    """eps is checked when the kernel is made, the rest by sample."""
+    args = dict(x0=X0, target=_gauss_target(), eps=0.1, n_steps=3, method=method)
     args.update(kwargs)
     with pytest.raises(exc, match=match):
-        sample(**args)
+        kernel = args.pop("kernel", None) or KERNELS[args.pop("method")](args.pop("target"), args.pop("eps"))
+        for key in ("method", "target", "eps"):
+            args.pop(key, None)
+        sample(kernel=kernel, **args)
+
+
+TARGET_BAD = [
+    ("no field", Target(), ValueError, "log_prob_and_score, score or both"),
+    ("a number", Target(score=3.0), TypeError, "target.score must be callable"),
+    ("a string", Target("x", None), TypeError, "target.log_prob_and_score must be callable"),
+    ("a function", lambda x: (None, -x), TypeError, "target must be a Target"),
+]
+
+
+@pytest.mark.parametrize(("target", "exc", "match"), [c[1:] for c in TARGET_BAD], ids=[c[0] for c in TARGET_BAD])
+@pytest.mark.parametrize("make", [langevin, mala, lambda t, eps: init_state(X0, t)])
+def test_kernels_check_their_target(target, exc, match, make):
+    with pytest.raises(exc, match=match):
+        make(target, 0.1)
+
+
+def test_a_kernel_is_init_and_a_pure_step():
+    target = _gauss_target()
+    for make, info_type in ((langevin, LangevinInfo), (mala, MALAInfo)):
+        kernel = make(target, 0.1)
+        assert isinstance(kernel, Kernel)
+        state = kernel.init(X0)
+        a = kernel.step(state, gen(3))
+        b = kernel.step(state, gen(3))
+        assert isinstance(a[1], info_type)
+        torch.testing.assert_close(a[0].position, b[0].position, rtol=0, atol=0)  # the state is not mutated
+        assert torch.equal(state.position, X0)
+
+
+def test_ula_on_an_energy_target_carries_the_free_log_density():
+    """For an energy (autograd computes both), the ULA state keeps log p, which pages trace."""
+    target = target_from(energy=lambda x: (x * x).sum(1) / 2)
+    res = sample(torch.ones(3, 2, dtype=F64), langevin(target, 0.1), 4, generator=gen(0))
+    x = res.state.position
+    torch.testing.assert_close(res.state.log_prob, -(x * x).sum(1) / 2, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("sigma", [0.5, "per chain"])
+def test_gaussian_posterior_adds_the_likelihood(sigma):
+    gmm = three_component()
+    x = torch.randn(4, 2, dtype=F64, generator=gen(0))
+    y = torch.randn(4, 2, dtype=F64, generator=gen(1))
+    s = torch.tensor([0.3, 0.5, 1.0, 2.0], dtype=F64)[:, None] if sigma == "per chain" else sigma
+    for prior in (target_from(score=gmm.score, log_prob=gmm.log_prob), target_from(log_prob=gmm.log_prob)):
+        post = gaussian_posterior(prior, y, s)
+
+        def log_post(v):
+            return gmm.log_prob(v) - ((y - v) ** 2 / (2 * torch.as_tensor(s) ** 2)).sum(1)
+
+        lp, score = post.log_prob_and_score(x)
+        torch.testing.assert_close(lp, log_post(x), rtol=1e-13, atol=1e-13)
+        xg = x.clone().requires_grad_(True)
+        (auto,) = torch.autograd.grad(log_post(xg).sum(), xg)
+        torch.testing.assert_close(score, auto, rtol=1e-10, atol=1e-10)
+        if post.score is not None:
+            torch.testing.assert_close(post.score(x), auto, rtol=1e-10, atol=1e-10)
+    assert gaussian_posterior(target_from(score=gmm.score), y, 0.5).log_prob_and_score is None
+
+
+@pytest.mark.parametrize(("args", "exc", "match"), [
+    (dict(prior=lambda x: x), TypeError, "prior must be a Target"),
+    (dict(sigma=0.0), ValueError, "sigma"),
+    (dict(sigma=torch.tensor([[1.0], [-1.0]])), ValueError, "sigma"),
+    (dict(sigma=torch.ones(3, 1)), ValueError, "broadcast"),
+    (dict(y=torch.zeros(2)), ValueError, "y"),
+])
+def test_gaussian_posterior_bad_input(args, exc, match):
+    kw = dict(prior=target_from(score=lambda x: -x), y=torch.zeros(2, 2), sigma=1.0)
+    kw.update(args)
+    with pytest.raises(exc, match=match):
+        gaussian_posterior(**kw)
 
 
 def test_target_gradient_of_wrong_shape_is_refused():
     with pytest.raises(ValueError, match="gradient has shape"):
-        sample(X0, target_from(score=lambda x: x[:, :1]), 0.1, 3)
+        sample(X0, langevin(target_from(score=lambda x: x[:, :1]), 0.1), 3)
 
 
 def test_target_from_bad_input():
@@ -518,11 +624,11 @@ def test_annealed_langevin_bad_input(kwargs, exc, match):
 def test_mala_records_per_chain_acceptance():
     g = torch.Generator().manual_seed(0)
     target = target_from(log_prob=lambda x: -(x * x).sum(1) / 2)
-    res = sample(torch.zeros(6, 2), target, 0.5, 40, method="mala", generator=g)
+    res = sample(torch.zeros(6, 2), mala(target, 0.5), 40, generator=g)
     assert res.accepted.shape == (40, 6) and res.accepted.dtype == torch.bool
     torch.testing.assert_close(res.acceptance_rate, res.accepted.double().mean(0).to(res.acceptance_rate.dtype))
     torch.testing.assert_close(res.acceptance_trace, res.accepted.float().mean(1).to(res.acceptance_trace.dtype))
-    assert sample(torch.zeros(3, 2), target, 0.5, 5).accepted is None
+    assert sample(torch.zeros(3, 2), langevin(target, 0.5), 5).accepted is None
 
 
 # --- step-size adaptation for MALA ----------------------------------------------
@@ -536,7 +642,7 @@ def test_adapted_step_hits_the_target_acceptance(d, target_accept):
     target = target_from(score=g.score, log_prob=g.log_prob)
     x0 = S * torch.randn(200, d, dtype=F64, generator=gen(0))
     res = adapt_step_size(x0, target, 0.01, 500, target_accept=target_accept, generator=gen(1))
-    after = sample(res.state.position, target, res.eps, 200, method="mala", generator=gen(2))
+    after = sample(res.state.position, mala(target, res.eps), 200, generator=gen(2))
     assert after.acceptance_rate.mean().item() == pytest.approx(target_accept, abs=0.05)
     assert res.acceptance_trace[-250:].mean().item() == pytest.approx(target_accept, abs=0.05)
 
@@ -556,10 +662,10 @@ def test_adapted_step_shrinks_for_a_higher_target_and_a_higher_dimension():
 def test_adaptation_is_the_robbins_monro_recursion():
     """The traces obey log eps_{k+1} = log eps_k + gain (k+1)^-decay (a_k - a*); the frozen step
     is the geometric mean of the second half; one target call per step plus one at the start."""
-    target = Counting(target_from(log_prob=lambda x: -(x * x).sum(1) / 2))
+    target, calls = counting(target_from(log_prob=lambda x: -(x * x).sum(1) / 2))
     res = adapt_step_size(torch.zeros(30, 2, dtype=F64), target, 0.2, 41, target_accept=0.6, gain=0.5,
                           decay=0.8, generator=gen(3))
-    assert isinstance(res, StepAdaptation) and target.calls == 42
+    assert isinstance(res, StepAdaptation) and len(calls) == 42
     assert res.eps_trace.shape == res.acceptance_trace.shape == (41,)
     assert res.eps_trace.dtype == res.acceptance_trace.dtype == F64
     assert res.eps_trace[0].item() == pytest.approx(0.2, rel=1e-15)
@@ -619,7 +725,7 @@ def test_diverged_chains_stay_diverged_without_the_target_seeing_them():
         return ring.score(x)
 
     x0 = torch.rand(1000, 2, generator=torch.Generator().manual_seed(0)) * 6 - 3
-    res = sample(x0, target_from(score=score, log_prob=ring.log_prob), eps_from_noise(200 / 256), 500,
+    res = sample(x0, langevin(target_from(score=score, log_prob=ring.log_prob), eps_from_noise(200 / 256)), 500,
                  generator=torch.Generator().manual_seed(1))
     final = res.state.position
     assert all(seen) and (~torch.isfinite(final).all(1)).sum() >= 2

@@ -25,7 +25,7 @@ from probmods.ebm.data import load_digits, train_test_split
 from probmods.ebm.judge import JudgeCNN, sample_quality
 from probmods.ebm.model import EnergyCNN, SamplerEnergy
 from probmods.ebm.train import TrainConfig
-from probmods.mcmc import eps_from_noise, sample, target_from
+from probmods.mcmc import eps_from_noise, langevin, sample, target_from
 
 
 def load_state(spec):
@@ -52,7 +52,7 @@ def denoise_report(energy, images, held_out):
     y = add_noise(tune, 50 / 256, seed=10)
     curve = []
 
-    def record(k, state):
+    def record(k, state, info):
         if (k + 1) % 250 == 0:
             curve.append(psnr(state.position.view(2, *y.shape).mean(0), tune).mean())
 
@@ -137,7 +137,8 @@ def main():
             g = torch.Generator().manual_seed(1000)  # not the chapter's seeds: its pages confirm independently
             x0 = torch.rand(args.chains, 1, 28, 28, generator=g)
             t0 = time.time()
-            x = sample(x0, target_from(energy=energy), eps_from_noise(s / 256), 2000, generator=g).state.position
+            kernel = langevin(target_from(energy=energy), eps_from_noise(s / 256))
+            x = sample(x0, kernel, 2000, generator=g).state.position
             q = sample_quality(x, judge, images[tr], images[te])
             counts = q["class_counts"].tolist()
             share = max(counts) / max(1, sum(counts))

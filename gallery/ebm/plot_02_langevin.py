@@ -35,7 +35,7 @@ import torch
 
 from probmods.ebm import load_energy
 from probmods.ebm.pretrained import evaluate_samples, format_quality, real_digits
-from probmods.mcmc import eps_from_noise, sample, target_from
+from probmods.mcmc import eps_from_noise, langevin, sample, target_from
 from probmods.plotting import animate_image_grids, grid_height, image_grid, panels
 
 energy = load_energy()  # the shipped model, or the course's own (PROBMODS_COURSE_ENERGY)
@@ -46,13 +46,12 @@ for s in (2, 3):
     trace = []
     runs[s] = sample(
         x0,
-        target,
-        eps_from_noise(s / 256),
+        langevin(target, eps_from_noise(s / 256)),
         2000,
         thin=50,
         progress=True,
         generator=torch.Generator().manual_seed(s),
-        callback=lambda k, st, trace=trace: trace.append(-st.log_prob),
+        callback=lambda k, st, info, trace=trace: trace.append(-st.log_prob),
     )
     energies[s] = torch.stack(trace).numpy() * energy.temperature  # E_theta + T * range term
 quality = {s: evaluate_samples(runs[s].state.position) for s in runs}

@@ -51,7 +51,7 @@ import torch
 
 from probmods.ebm import load_energy
 from probmods.ebm.pretrained import evaluate_samples, format_quality
-from probmods.mcmc import eps_from_noise, init_state, mala_step, sample, target_from
+from probmods.mcmc import eps_from_noise, init_state, mala, mala_step, sample, target_from
 from probmods.plotting import grid_height, image_grid
 
 energy = load_energy()  # the shipped model, or the course's own (PROBMODS_COURSE_ENERGY)
@@ -82,13 +82,17 @@ def log_alpha_terms(x, eps, noise):
 
 drop, ratio = log_alpha_terms(x, eps, noise)
 log_alpha = drop + ratio
-below = mala_step(state, target, eps, noise, log_alpha - 0.1)[1]  # u just below alpha: accept
-above = mala_step(state, target, eps, noise, log_alpha + 0.1)[1]  # u just above alpha: reject
+_, info = mala_step(state, target, eps, noise, log_alpha - 0.1)  # u just below alpha: accept
+below = info.accepted
+above = mala_step(state, target, eps, noise, log_alpha + 0.1)[1].accepted  # u just above: reject
+gap = (info.log_accept_ratio - log_alpha).abs().max().item()
 print("log alpha from energies:", np.round(log_alpha.numpy(), 2))
+print(f"largest difference from the sampler's own log alpha (info.log_accept_ratio): {gap:.1e}")
 print(
     "sampler accepts with log u = log alpha - 0.1:", below.tolist(), "; with + 0.1:", above.tolist()
 )
 assert bool(below.all()) and not bool(above.any())
+assert gap < 1e-2 * log_alpha.abs().max().item() + 1e-3
 
 # %%
 # Where :math:`\log\alpha` comes from. For the first proposal of each of the 100
@@ -124,10 +128,8 @@ assert bool((log_alpha < -500).all())
 runs = {
     s: sample(
         x0,
-        target,
-        eps_from_noise(s / 256),
+        mala(target, eps_from_noise(s / 256)),
         2000,
-        method="mala",
         progress=True,
         generator=torch.Generator().manual_seed(s),
     )

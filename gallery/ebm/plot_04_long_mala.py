@@ -27,25 +27,25 @@ import torch
 
 from probmods.ebm import load_energy
 from probmods.ebm.pretrained import evaluate_samples, format_quality, real_digits
-from probmods.mcmc import eps_from_noise, sample, target_from
+from probmods.mcmc import eps_from_noise, langevin, mala, sample, target_from
 from probmods.plotting import animate_image_grids, grid_height, image_grid
 
 energy = load_energy()  # the shipped model, or the course's own (PROBMODS_COURSE_ENERGY)
 target = target_from(energy=energy)
 x0 = torch.rand(30, 1, 28, 28, generator=torch.Generator().manual_seed(0))
 t0 = time.perf_counter()
-warm = sample(x0, target, eps_from_noise(2 / 256), 500, generator=torch.Generator().manual_seed(1))
+warm = sample(
+    x0, langevin(target, eps_from_noise(2 / 256)), 500, generator=torch.Generator().manual_seed(1)
+)
 trace = []
 long = sample(
     warm.state.position,
-    target,
-    eps_from_noise(3 / 256),
+    mala(target, eps_from_noise(3 / 256)),
     20_000,
-    method="mala",
     thin=500,
     progress=True,
     generator=torch.Generator().manual_seed(2),
-    callback=lambda k, st: trace.append(-st.log_prob),
+    callback=lambda k, st, info: trace.append(-st.log_prob),
 )
 seconds = time.perf_counter() - t0
 e_trace = torch.stack(trace).numpy() * energy.temperature

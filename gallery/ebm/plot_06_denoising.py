@@ -78,7 +78,7 @@ t0 = time.perf_counter()
 for i, sigma in enumerate(sigmas):
     curve = []
 
-    def record(k, state, curve=curve):
+    def record(k, state, info, curve=curve):
         if (k + 1) % 50 == 0:
             xs = state.position.view(10, *clean.shape)
             curve.append((k + 1, psnr(xs[0], clean).mean(), psnr(xs.mean(0), clean).mean()))

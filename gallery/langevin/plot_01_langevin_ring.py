@@ -47,7 +47,7 @@ import torch
 from sklearn.datasets import make_blobs
 
 from probmods.gmm import mode_weights, ring_gmm
-from probmods.mcmc import eps_from_noise, sample, target_from
+from probmods.mcmc import eps_from_noise, langevin, sample, target_from
 from probmods.metrics import energy_distance
 from probmods.plotting import animate_scatter, panels, scatter_samples
 
@@ -80,7 +80,7 @@ gen = torch.Generator().manual_seed(0)
 x0 = torch.rand(1000, 2, generator=gen) * 6 - 3
 eps = eps_from_noise(10 / 256)
 target = target_from(score=ring.score, log_prob=ring.log_prob)
-result = sample(x0, target, eps, n_steps=5000, thin=100, generator=gen, progress=True)
+result = sample(x0, langevin(target, eps), n_steps=5000, thin=100, generator=gen, progress=True)
 langevin = result.state.position.numpy()
 print(f"eps = {eps:.3e}; total 'time' K * eps = {5000 * eps:.2f}")
 

@@ -28,7 +28,7 @@ import torch
 from sklearn.datasets import make_blobs
 
 from probmods.gmm import IsotropicGMM, mode_weights, ring_gmm
-from probmods.mcmc import eps_from_noise, sample, target_from
+from probmods.mcmc import eps_from_noise, langevin, mala, sample, target_from
 from probmods.metrics import energy_distance
 from probmods.plotting import panels, scatter_samples
 
@@ -41,7 +41,7 @@ noise_scales = {"1/256": 1 / 256, "10/256": 10 / 256, "200/256": 200 / 256}
 runs = {}
 for label, s in noise_scales.items():
     gen = torch.Generator().manual_seed(1)
-    runs[label] = sample(x0, target, eps_from_noise(s), 5000, thin=10, generator=gen)
+    runs[label] = sample(x0, langevin(target, eps_from_noise(s)), 5000, thin=10, generator=gen)
 
 # %%
 # Final samples and paths of single chains
@@ -83,7 +83,7 @@ for k, (label, res) in enumerate(runs.items()):
         )
         axes[1, k].plot(*centers.T, "k+", ms=8)
 gen = torch.Generator().manual_seed(1)
-short = sample(x0[:3], target, eps_from_noise(200 / 256), 40, thin=1, generator=gen)
+short = sample(x0[:3], langevin(target, eps_from_noise(200 / 256)), 40, thin=1, generator=gen)
 radius = short.trajectory.norm(dim=-1).numpy()
 axes[1, 2].semilogy(radius)
 axes[1, 2].set(xlabel="step", ylabel="distance from origin", title="200/256: 3 chains diverge")
@@ -154,16 +154,17 @@ for eps in (0.01, 0.05, 0.1, 0.15, 0.19, eps_from_noise(200 / 256)):
     gen = torch.Generator().manual_seed(2)
     z0 = torch.randn(20000, 2, generator=gen, dtype=torch.float64) * np.sqrt(0.1)
     one = torch.tensor([[1.0, 0.0]], dtype=torch.float64).repeat(20000, 1)
-    mala = sample(one, g_target, eps, 400, method="mala", generator=gen)
-    mala_var.append(mala.state.position.var().item())
+    mala_run = sample(one, mala(g_target, eps), 400, generator=gen)
+    mala_var.append(mala_run.state.position.var().item())
     if eps < 0.2:
-        ula = sample(z0, g_target, eps, 400, generator=gen).state.position.var().item()
+        ula = sample(z0, langevin(g_target, eps), 400, generator=gen).state.position.var().item()
         formula = 0.1 / (1 - eps / 0.2)
         rows.append((eps, ula, formula))
         ula_text = f"{ula:13.4f} {formula:9.4f}"
     else:
         ula_text = f"{'diverges':>13s} {'-':>9s}"
-    print(f"{eps:6.3f} {ula_text} {mala_var[-1]:9.4f} {mala.acceptance_rate.mean().item():9.3f}")
+    acc = mala_run.acceptance_rate.mean().item()
+    print(f"{eps:6.3f} {ula_text} {mala_var[-1]:9.4f} {acc:9.3f}")
 # sphinx_gallery_start_ignore
 assert all(abs(ula / formula - 1) < 0.05 for _, ula, formula in rows)
 assert all(abs(v - 0.1) < 0.006 for v in mala_var)
@@ -198,10 +199,8 @@ for label in ("10/256", "200/256"):
     gen = torch.Generator().manual_seed(1)
     mala_runs[label] = sample(
         x0,
-        target,
-        eps_from_noise(noise_scales[label]),
+        mala(target, eps_from_noise(noise_scales[label])),
         5000,
-        method="mala",
         generator=gen,
     )
 fig, axes = panels(1, 3, size=3.3, sharex=False, sharey=False)
@@ -270,7 +269,7 @@ accept_at = {}
 for r in (0.5, 1.0, 2.0, 3.0, 4.0):
     gen = torch.Generator().manual_seed(3)
     start = torch.tensor([[r, 0.0]], dtype=torch.float64).repeat(100_000, 1)
-    one = sample(start, g_target, eps_from_noise(200 / 256), 1, method="mala", generator=gen)
+    one = sample(start, mala(g_target, eps_from_noise(200 / 256)), 1, generator=gen)
     accept_at[r] = one.acceptance_rate.mean().item()
     print(f"r = {r:3.1f}: {round(accept_at[r] * 100_000):6d} of 100,000 proposals accepted")
 

@@ -62,7 +62,7 @@ from scipy.signal import lfilter
 
 from probmods.diagnostics import autocorrelation, ess, split_rhat
 from probmods.gmm import ring_gmm
-from probmods.mcmc import adapt_step_size, eps_from_noise, sample, target_from
+from probmods.mcmc import adapt_step_size, eps_from_noise, langevin, mala, sample, target_from
 from probmods.metrics import energy_distance
 from probmods.plotting import panels
 
@@ -120,21 +120,19 @@ def diagnose(draws):
     return np.array([ess(c) for c in groups]) / GRADS, np.array([split_rhat(c) for c in groups])
 
 
-def run(label, method, noise_scale=None, eps=None, x_start=x0, n_steps=K, seed=1):
+def run(label, kernel, noise_scale=None, eps=None, x_start=x0, n_steps=K, seed=1):
     """Sample, keep the draws after the warm-up, diagnose."""
     eps = eps_from_noise(noise_scale) if eps is None else eps
     res = sample(
         x_start,
-        target,
-        eps,
+        kernel(target, eps),
         n_steps,
-        method=method,
         thin=1,
         generator=torch.Generator().manual_seed(seed),
     )
     draws = summaries(res.trajectory[-(K - WARMUP) :])
     out = {"label": label, "eps": eps, "draws": draws}
-    if method == "mala":
+    if kernel is mala:
         accepted = res.accepted[-(K - WARMUP) :].double()
         out["acc"] = accepted.mean().item()
         out["stuck_mask"] = (accepted.mean(0) < 0.01).numpy()  # chains that (almost) never move
@@ -148,9 +146,9 @@ def run(label, method, noise_scale=None, eps=None, x_start=x0, n_steps=K, seed=1
 
 runs = {}
 for label, s in {"1/256": 1 / 256, "10/256": 10 / 256, "200/256": 200 / 256}.items():
-    runs["ULA " + label] = run("ULA " + label, "langevin", s)
+    runs["ULA " + label] = run("ULA " + label, langevin, s)
 for n in (10, 50, 100, 150, 200, 250):
-    runs[f"MALA {n}/256"] = run(f"MALA {n}/256", "mala", n / 256)
+    runs[f"MALA {n}/256"] = run(f"MALA {n}/256", mala, n / 256)
 
 # %%
 # The table, per run: MALA's acceptance rate after the warm-up and its chains that
@@ -301,7 +299,7 @@ adapt = adapt_step_size(
 )
 noise_adapted = np.sqrt(2 * adapt.eps) * 256
 runs["MALA adapted"] = run(
-    "MALA adapted", "mala", eps=adapt.eps, x_start=adapt.state.position, n_steps=K - WARMUP
+    "MALA adapted", mala, eps=adapt.eps, x_start=adapt.state.position, n_steps=K - WARMUP
 )
 print(
     f"frozen step: eps = {adapt.eps:.4f}, sqrt(2 eps) = {noise_adapted:.0f}/256; "
@@ -383,7 +381,7 @@ plt.show()
 # exact sample sets as the noise level; the standard deviation of the radius shows
 # what changed.
 
-runs["ULA 150/256"] = run("ULA 150/256", "langevin", 150 / 256)
+runs["ULA 150/256"] = run("ULA 150/256", langevin, 150 / 256)
 table([runs[k] for k in ("ULA 150/256", "MALA 150/256")])
 
 
@@ -400,13 +398,11 @@ print(
     f"std of the radius {np.linalg.norm(reference, axis=1).std():.3f}"
 )
 bias = {}
-for method, name in (("langevin", "ULA"), ("mala", "MALA")):
+for kernel, name in ((langevin, "ULA"), (mala, "MALA")):
     final = sample(
         exact_samples(2000, 11),
-        target,
-        eps_from_noise(150 / 256),
+        kernel(target, eps_from_noise(150 / 256)),
         500,
-        method=method,
         generator=torch.Generator().manual_seed(13),
     ).state.position.numpy()
     bias[name] = energy_distance(final, reference), np.linalg.norm(final, axis=1).std()

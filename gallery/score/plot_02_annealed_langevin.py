@@ -29,12 +29,13 @@ from sklearn.neighbors import KernelDensity
 from probmods.gmm import GMMDist, mode_weights
 from probmods.grids import Grid2D
 from probmods.kde import integrated_absolute_error
-from probmods.mcmc import annealed_langevin, sample, target_from, uniform_start
+from probmods.mcmc import annealed_langevin, langevin, sample, target_from, uniform_start
 from probmods.plotting import animate_scatter, density_image, panels, scatter_samples
 
 gmm = GMMDist()
 init, gen = uniform_start(1280, box=8.0, seed=0)
-plain = sample(init, target_from(score=gmm.score), 0.05, 1000, generator=gen).state.position
+plain = sample(init, langevin(target_from(score=gmm.score), 0.05), 1000, generator=gen)
+plain = plain.state.position
 
 w_init = mode_weights(init, gmm.means)
 w_plain = mode_weights(plain, gmm.means)

@@ -62,7 +62,7 @@ from sklearn.neighbors import KernelDensity
 from probmods.gmm import GMMDist, mode_weights
 from probmods.grids import Grid2D
 from probmods.kde import integrated_absolute_error
-from probmods.mcmc import sample, target_from, uniform_start
+from probmods.mcmc import langevin, sample, target_from, uniform_start
 from probmods.plotting import density_image, panels, scatter_samples, score_field
 from probmods.score import (
     exact_score_matching,
@@ -206,9 +206,10 @@ assert medians[0] < 0.15 * score_medians[0] and medians[-1] > 0.3 * score_median
 
 init, gen = uniform_start(1280, box=8.0, seed=0)
 with torch.no_grad():
-    learned = sample(init, target_from(score=score_net), 0.05, 1000, generator=gen).state.position
+    learned = sample(init, langevin(target_from(score=score_net), 0.05), 1000, generator=gen)
 init, gen = uniform_start(1280, box=8.0, seed=0)
-exact_run = sample(init, target_from(score=gmm.score), 0.05, 1000, generator=gen).state.position
+exact_run = sample(init, langevin(target_from(score=gmm.score), 0.05), 1000, generator=gen)
+learned, exact_run = learned.state.position, exact_run.state.position
 w_learned = mode_weights(learned, gmm.means)
 w_exact = mode_weights(exact_run, gmm.means)
 print(f"mode weights, learned score: {np.round(w_learned, 3)}; true score: {np.round(w_exact, 3)}")

@@ -55,7 +55,7 @@ import torch
 
 from probmods.gmm import GMMDist, mode_weights
 from probmods.grids import Grid2D
-from probmods.mcmc import annealed_langevin, sample, target_from, uniform_start
+from probmods.mcmc import annealed_langevin, langevin, sample, target_from, uniform_start
 from probmods.plotting import animate_scatter, density_image, panels, scatter_samples, score_field
 from probmods.score import (
     CondScoreNet,
@@ -283,7 +283,8 @@ anim = animate_scatter(
 
 true_target = target_from(score=gmm.score)
 init, gen = uniform_start(1280, box=8.0, seed=0)
-w4 = mode_weights(sample(init, true_target, 0.05, 1000, generator=gen).state.position, gmm.means)
+w4 = sample(init, langevin(true_target, 0.05), 1000, generator=gen).state.position
+w4 = mode_weights(w4, gmm.means)
 init, gen = uniform_start(1280, box=8.0, seed=0)
 tilde = np.exp(np.linspace(np.log(20.0), np.log(1.0), 10))
 w5 = mode_weights(
@@ -293,10 +294,8 @@ torch.manual_seed(0)
 _, score_net = train(make_score_net(), batch_size=128, nsteps=10000, lr=1e-3, progress=False)
 init, gen = uniform_start(1280, box=8.0, seed=0)
 with torch.no_grad():
-    w9 = mode_weights(
-        sample(init, target_from(score=score_net), 0.05, 1000, generator=gen).state.position,
-        gmm.means,
-    )
+    w9 = sample(init, langevin(target_from(score=score_net), 0.05), 1000, generator=gen)
+    w9 = mode_weights(w9.state.position, gmm.means)
 se = np.sqrt(0.2 * 0.8 / 1280)
 print(f"{'sampler':48s} {'w(-5,-5)':>9s} {'w(5,5)':>8s}")
 print(f"{'true weights':48s} {0.2:9.3f} {0.8:8.3f}")

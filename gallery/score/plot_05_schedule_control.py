@@ -43,7 +43,7 @@ from scipy.spatial.distance import pdist
 from scipy.stats import norm
 
 from probmods.gmm import GMMDist, mode_weights
-from probmods.mcmc import annealed_langevin, sample, target_from, uniform_start
+from probmods.mcmc import annealed_langevin, langevin, sample, target_from, uniform_start
 from probmods.metrics import energy_distance
 from probmods.plotting import panels
 from probmods.score import hutchinson_trace, tweedie_denoise
@@ -280,7 +280,8 @@ print(f"             D = 3072 (a 32x32 colour image): overlap 0.5 at gamma = {ga
 gamma12 = sig12[0] / sig12[1]
 gen = torch.Generator().manual_seed(1)
 x0 = gamma12 * torch.randn(20000, 2, dtype=torch.float64, generator=gen)  # level i-1, sigma_i = 1
-sim = sample(x0, target_from(score=lambda x: -x), 5e-4 / 0.1**2, 100, generator=gen).state.position
+sim = sample(x0, langevin(target_from(score=lambda x: -x), 5e-4 / 0.1**2), 100, generator=gen)
+sim = sim.state.position
 ratio_sim, ratio_eq4 = sim.var().item(), variance_ratio(5e-4, 100, gamma12, 0.1)
 ratio_se = ratio_eq4 * np.sqrt(2 / sim.numel())
 print(f"Eq. 4 for T12 (gamma {gamma12:.3f}, T = 100, eps = 5e-4): {ratio_eq4:.4f}; "

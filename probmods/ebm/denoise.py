@@ -22,7 +22,7 @@ import torch
 from scipy import ndimage, signal
 
 from .._checks import as_array, check_callable, check_positive, check_positive_int, check_seed
-from ..mcmc import eps_from_noise, sample, target_from
+from ..mcmc import eps_from_noise, gaussian_posterior, langevin, mala, sample, target_from
 from .model import check_images
 
 __all__ = [
@@ -59,14 +59,15 @@ def posterior_score(energy, x: torch.Tensor, y: torch.Tensor, sigma: float) -> t
     torch.Tensor, shape (B, 1, 28, 28)
     """
     target = posterior_target(energy, y, sigma)
-    _, grad = target(check_images(x, "x", energy))
+    _, grad = target.log_prob_and_score(check_images(x, "x", energy))
     return grad
 
 
 def posterior_target(energy, y: torch.Tensor, sigma: float):
-    r"""The target ``x -> (log p(x|y) + const, grad)`` for :func:`probmods.mcmc.sample`.
+    r"""The posterior as a :class:`probmods.mcmc.Target` for the samplers.
 
-    The prior part comes from autograd of the energy, the likelihood part is written out:
+    :func:`probmods.mcmc.gaussian_posterior` of the prior ``target_from(energy=energy)``: the
+    prior part comes from autograd of the energy, the likelihood part is written out:
     :math:`\log p(\mathbf x\mid\mathbf y) = -E(\mathbf x) - \lVert\mathbf y-\mathbf x\rVert^2/(2\sigma^2)`
     (up to a constant, so MALA can use it as well).
 
@@ -80,19 +81,7 @@ def posterior_target(energy, y: torch.Tensor, sigma: float):
         > 0.
     """
     y, sigma = _check_observation(y, sigma)
-    prior = target_from(energy=energy)
-    inv_var = 1.0 / (sigma * sigma)
-
-    def target(x):
-        if x.shape != y.shape:
-            raise ValueError(f"x must have the shape of y {tuple(y.shape)}, got {tuple(x.shape)}")
-        if x.dtype != y.dtype:
-            x = x.to(y.dtype)
-        lp, grad = prior(x)
-        r = y - x
-        return lp - 0.5 * inv_var * (r * r).flatten(1).sum(1), grad + inv_var * r
-
-    return target
+    return gaussian_posterior(target_from(energy=energy), y, sigma)
 
 
 def add_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
@@ -107,7 +96,7 @@ def add_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
 
 
 def perceptual_denoise(energy, y: torch.Tensor, sigma: float, n_samples: int = 10, noise_scale: float = 2 / 256,
-                       n_steps: int = 2000, method: str = "langevin", generator: torch.Generator | None = None,
+                       n_steps: int = 2000, kernel=langevin, generator: torch.Generator | None = None,
                        progress: bool = False, callback=None):
     r"""Posterior samples :math:`\mathbf x\sim p(\mathbf x\mid\mathbf y)` by Langevin dynamics (or MALA).
 
@@ -125,11 +114,13 @@ def perceptual_denoise(energy, y: torch.Tensor, sigma: float, n_samples: int = 1
     noise_scale : float, default 2/256
         :math:`\sqrt{2\varepsilon}`.
     n_steps : int, default 2000
-    method : {"langevin", "mala"}
+    kernel : callable, default :func:`probmods.mcmc.langevin`
+        The kernel maker, ``kernel(target, eps) -> Kernel``: :func:`probmods.mcmc.langevin`
+        (the course's update) or :func:`probmods.mcmc.mala`.
     generator : torch.Generator, optional
     progress : bool
     callback : callable, optional
-        ``callback(step, state)``, see :func:`probmods.mcmc.sample`.
+        ``callback(step, state, info)``, see :func:`probmods.mcmc.sample`.
 
     Returns
     -------
@@ -141,7 +132,10 @@ def perceptual_denoise(energy, y: torch.Tensor, sigma: float, n_samples: int = 1
     eps = eps_from_noise(check_positive(noise_scale, "noise_scale"))
     check_callable(callback, "callback", optional=True)
     ys = y.repeat(n_samples, 1, 1, 1)
-    res = sample(ys.clone(), posterior_target(energy, ys, sigma), eps, n_steps, method=method,
+    check_callable(kernel, "kernel")
+    if kernel not in (langevin, mala):
+        raise ValueError(f"kernel must be probmods.mcmc.langevin or probmods.mcmc.mala, got {kernel!r}")
+    res = sample(ys.clone(), kernel(posterior_target(energy, ys, sigma), eps), n_steps,
                  generator=generator, progress=progress, callback=callback)
     return res.state.position.view(n_samples, *y.shape), res
 

@@ -53,7 +53,7 @@ from .._checks import (
     check_seed,
     load_torch_file,
 )
-from ..mcmc import sample, target_from
+from ..mcmc import gaussian_posterior, langevin, sample, target_from
 from .data import load_digits, train_test_split
 from .model import EnergyCNN, SamplerEnergy, check_images
 
@@ -184,7 +184,7 @@ class Trainer:
         x0 = self.buffer[idx].clone()
         x0[:n_fresh] = torch.rand(n_fresh, 1, 28, 28)
         _freeze(self.net, True)
-        chains = sample(x0, target_from(energy=self.energy), c.eps, c.sampler_steps).state.position
+        chains = sample(x0, langevin(target_from(energy=self.energy), c.eps), c.sampler_steps).state.position
         _freeze(self.net, False)
         bad = ~torch.isfinite(chains).flatten(1).all(1)
         chains[bad] = torch.rand(int(bad.sum()), 1, 28, 28)
@@ -249,16 +249,9 @@ class Trainer:
         sigma = torch.from_numpy(np.exp(self.rng.uniform(lo, hi, size=c.posterior_batch))).float()
         sigma = sigma.view(-1, 1, 1, 1)
         y = x + sigma * torch.randn(x.shape)
-        prior = target_from(energy=self.energy)
-        inv_var = 1.0 / sigma**2
-
-        def target(z):
-            lp, grad = prior(z)
-            r = y - z
-            return lp - 0.5 * (inv_var * r * r).flatten(1).sum(1), grad + inv_var * r
-
+        target = gaussian_posterior(target_from(energy=self.energy), y, sigma)
         _freeze(self.net, True)
-        chains = sample(x.clone(), target, c.eps, c.posterior_steps).state.position
+        chains = sample(x.clone(), langevin(target, c.eps), c.posterior_steps).state.position
         _freeze(self.net, False)
         bad = ~torch.isfinite(chains).flatten(1).all(1)
         chains[bad] = x[bad]

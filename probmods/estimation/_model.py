@@ -218,8 +218,8 @@ def gmm_target(means, sigma: float = SIGMA):
 
     Returns
     -------
-    callable
-        ``x -> (log_p, grad)`` for ``x`` a float64 tensor of shape ``(n, 2)``.
+    probmods.mcmc.Target
+        Both fields, for ``x`` a float64 tensor of shape ``(n, 2)``.
     """
     from ..gmm import IsotropicGMM
     from ..mcmc import target_from
@@ -257,7 +257,7 @@ def mala_gmm(x0, means, L: int, noise_scale: float = MALA_NOISE, rng=None, sigma
     r"""Run MALA chains on the mixture from given starts (HW3-T2).
 
     One chain per row of ``x0``, all advanced together by
-    :func:`probmods.mcmc.sample` with ``method="mala"`` and
+    :func:`probmods.mcmc.sample` with the :func:`probmods.mcmc.mala` kernel at
     :math:`\varepsilon` = :func:`probmods.mcmc.eps_from_noise` ``(noise_scale)``.
 
     Parameters
@@ -282,7 +282,7 @@ def mala_gmm(x0, means, L: int, noise_scale: float = MALA_NOISE, rng=None, sigma
     """
     import torch
 
-    from ..mcmc import eps_from_noise, sample
+    from ..mcmc import eps_from_noise, mala, sample
 
     x0 = as_points(x0, "x0")
     L = check_positive_int(L, "L")
@@ -290,6 +290,6 @@ def mala_gmm(x0, means, L: int, noise_scale: float = MALA_NOISE, rng=None, sigma
     target = gmm_target(means, sigma)
     generator = _torch_generator(_rng(rng))
     # tiny chains: sample() runs them on one intra-op thread (probmods.utils.torch_threads)
-    res = sample(torch.from_numpy(x0.copy()), target, eps, L, method="mala", thin=thin, generator=generator)
+    res = sample(torch.from_numpy(x0.copy()), mala(target, eps), L, thin=thin, generator=generator)
     traj = res.trajectory.numpy() if res.trajectory is not None else None
     return MALAResult(res.state.position.numpy(), res.acceptance_rate.numpy(), traj)
