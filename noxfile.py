@@ -107,28 +107,73 @@ def browser(session):
 
 @nox.session
 def downloads(session):
-    """Run every example as a reader would: the downloaded .py, from a temporary directory.
+    """Run every example as a reader would: the landing page's three lines, in a fresh environment.
 
-    The package is installed from the wheel that the built site publishes (as the
-    landing page tells a reader to), not editable, into a fresh environment, and each
-    script runs with the repository out of reach, so an example that depends on a
-    file of the repository or on the working directory fails here.
+    The wheel is the file that the built landing page links (``index.html``), installed
+    (not editable) into a fresh environment; the scripts are the site's download files
+    (``_downloads/*/plot_*.py``, what the buttons at the bottom of each page serve), each
+    run as ``python plot_x.py`` from an empty temporary directory with the repository out
+    of reach, so an example that depends on a file of the repository or on the working
+    directory fails here. Scripts run in parallel (``PROBMODS_DOCS_JOBS`` workers, one
+    thread each).
     """
-    import tempfile
+    import re
 
-    wheels = sorted((ROOT / "docs" / "_build" / "html").glob("probmods-*.whl"))
-    if len(wheels) != 1:
-        session.error(f"expected one probmods wheel in the built site, found {len(wheels)}: run `nox -s docs` first")
+    site = ROOT / "docs" / "_build" / "html"
+    index = site / "index.html"
+    if not index.exists():
+        session.error("no built site: run `nox -s docs` first")
+    links = sorted(set(re.findall(r'href="([^"]+\.whl)"', index.read_text(encoding="utf-8"))))
+    if len(links) != 1:
+        session.error(f"expected one wheel link on the landing page, found {links}")
+    wheel = (site / links[0]).resolve()
+    if not wheel.is_file() or site.resolve() not in wheel.parents:
+        session.error(f"the landing page links {links[0]}, which is not a file of the built site")
+    scripts = sorted((site / "_downloads").glob("*/plot_*.py"), key=lambda p: p.name)
+    sources = sorted(p.name for p in (ROOT / "gallery").rglob("plot_*.py"))
+    if [p.name for p in scripts] != sources:
+        session.error("the site's downloadable scripts are not the gallery's: rebuild with `nox -s docs`")
     session.install(TORCH)
-    session.install(str(wheels[0]))
-    scripts = sorted((ROOT / "gallery").rglob("plot_*.py"))
-    for script in scripts:
+    session.install(str(wheel))
+    _run_standalone(session, scripts)
+
+
+def _jobs() -> int:
+    """Worker processes for examples: ``PROBMODS_DOCS_JOBS``, else the cores (at most 4)."""
+    return max(1, int(os.environ.get("PROBMODS_DOCS_JOBS", min(os.cpu_count() or 1, 4))))
+
+
+def _run_standalone(session, scripts) -> None:
+    """Run each script as ``python plot_x.py`` in its own empty temporary directory, in
+    parallel worker processes with one thread each (as the docs build runs them)."""
+    import subprocess
+    import tempfile
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    python = str(Path(session.bin) / "python")
+    one_thread = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    env = {**os.environ, **ENV, **one_thread, "TQDM_DISABLE": "1"}
+
+    def run(script):
+        t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             dst = Path(tmp) / script.name
             shutil.copy(script, dst)
-            with session.chdir(tmp):
-                session.run("python", dst.name, env={**ENV, "TQDM_DISABLE": "1"}, silent=True)
-            session.log(f"ran {script.relative_to(ROOT)} standalone")
+            proc = subprocess.run([python, dst.name], cwd=tmp, env=env, capture_output=True, text=True)
+        return script, proc, time.perf_counter() - t0
+
+    failed = []
+    with ThreadPoolExecutor(_jobs()) as pool:
+        for script, proc, seconds in pool.map(run, scripts):
+            name = script.name
+            if proc.returncode:
+                failed.append(str(name))
+                session.log(f"FAILED {name} standalone ({seconds:.0f} s):\n{proc.stderr[-3000:]}")
+            else:
+                session.log(f"ran {name} standalone ({seconds:.0f} s)")
+    if failed:
+        session.error(f"{len(failed)} example(s) failed standalone: {', '.join(failed)}")
 
 
 def _lowest_pins(extra: str | None = None) -> list[str]:
@@ -177,8 +222,6 @@ def minimum(session):
     dependencies. PyTorch is the exception: only the pinned CPU build lies on this project's
     machines (PyPI's older wheels are the CUDA builds), so it stays at ``PROBMODS_TORCH``.
     """
-    import tempfile
-
     session.install(TORCH)
     session.install(*_lowest_pins("test"))
     session.install("--no-deps", "-e", ".")
@@ -186,14 +229,7 @@ def minimum(session):
                 "print('numpy', numpy.__version__, 'scipy', scipy.__version__, 'matplotlib', "
                 "matplotlib.__version__, 'scikit-learn', sklearn.__version__, 'torch', torch.__version__)")
     session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs, env=ENV)
-    for rel in MINIMUM_EXAMPLES:
-        script = ROOT / "gallery" / rel
-        with tempfile.TemporaryDirectory() as tmp:
-            dst = Path(tmp) / script.name
-            shutil.copy(script, dst)
-            with session.chdir(tmp):
-                session.run("python", dst.name, env={**ENV, "TQDM_DISABLE": "1"}, silent=True)
-            session.log(f"ran {rel} standalone at the lowest versions")
+    _run_standalone(session, [ROOT / "gallery" / rel for rel in MINIMUM_EXAMPLES])
 
 
 @nox.session

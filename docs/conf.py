@@ -14,9 +14,6 @@ sys.path.insert(0, str(HERE / "_ext"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import probmods  # noqa: E402
-from probmods.utils import _offline_animations  # noqa: E402
-
-_offline_animations()
 
 project = "probmods"
 author = "The probmods authors"
@@ -28,6 +25,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "sphinx-mathjax-offline",  # MathJax 3 served from _static: the site renders math offline
     "sphinx_gallery.gen_gallery",
@@ -35,6 +33,7 @@ extensions = [
     "sphinxcontrib.bibtex",
     "sphinx_copybutton",  # a copy button on code cells (its JavaScript is served from _static)
     "taskmap",
+    "offline",  # Font Awesome served locally; the build fails on any page resource off the site
 ]
 # copy commands without prompts or printed output
 copybutton_exclude = ".linenos, .gp, .go"
@@ -45,9 +44,21 @@ bibtex_reference_style = "author_year"
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/**/*.ipynb", "auto_examples/*.zip"]
+# sg_execution_times: pages of an older build (write_computation_times is off, see below)
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/**/*.ipynb", "auto_examples/*.zip",
+                    "sg_execution_times.rst", "auto_examples/**/sg_execution_times.rst"]
 templates_path = ["_templates"]
-nitpicky = False
+nitpicky = True  # every cross-reference must resolve (the build runs with -W)
+
+# intersphinx from vendored inventories: the build needs no network. Refresh them with
+# `python tools/refresh_inventories.py --update` (Debian's doc packages; see that script).
+with open(HERE / "_inventories" / "SOURCES.toml", "rb") as fh:
+    _INVENTORY_SOURCES = tomllib.load(fh)
+intersphinx_mapping = {
+    name: (entry["url"], str(HERE / "_inventories" / f"{name}.inv"))
+    for name, entry in _INVENTORY_SOURCES.items() if isinstance(entry, dict)
+}
+intersphinx_mapping["torch"] = ("https://docs.pytorch.org/docs/stable/", str(HERE / "_inventories" / "torch.inv"))
 
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
@@ -82,10 +93,14 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "show_memory": False,
     "min_reported_time": 0,
-    "write_computation_times": True,
+    # Each page states its own running time. The summary tables are off (as in a reproducible
+    # build): they load jQuery and DataTables from CDNs.
+    "write_computation_times": False,
     "capture_repr": ("_repr_html_",),
     "image_srcset": [],
-    "parallel": False,
+    # Examples run in worker processes, one thread each (the reset hook), so the numbers do
+    # not depend on the number of workers. PROBMODS_DOCS_JOBS=1 runs them one by one.
+    "parallel": int(os.environ.get("PROBMODS_DOCS_JOBS", min(os.cpu_count() or 1, 4))),
     # Every build executes every example (the library may have changed even when an
     # example did not). PROBMODS_DOCS_INCREMENTAL=1 re-runs only changed examples.
     "run_stale_examples": os.environ.get("PROBMODS_DOCS_INCREMENTAL") != "1",
@@ -105,27 +120,7 @@ html_favicon = "_static/favicon.svg"
 html_context = {"default_mode": "light"}
 
 
-def _font_awesome_dir() -> str:
-    """Font Awesome (CSS with v4 shims, web fonts) from the fontawesomefree package.
-
-    matplotlib's animation widgets use Font Awesome 4 class names; serving the
-    icons locally keeps every page free of network requests.
-    """
-    import shutil
-    import tempfile
-
-    import fontawesomefree
-
-    src = Path(fontawesomefree.__file__).parent / "static" / "fontawesomefree"
-    dst = Path(tempfile.mkdtemp(prefix="probmods-fa-")) / "fontawesome"
-    (dst / "css").mkdir(parents=True)
-    for name in ("all.min.css", "v4-shims.min.css"):
-        shutil.copy(src / "css" / name, dst / "css" / name)
-    shutil.copytree(src / "webfonts", dst / "webfonts")
-    return str(dst.parent)
-
-
-html_static_path = ["_static", _font_awesome_dir()]
+html_static_path = ["_static"]  # + _static/fontawesome, copied by the offline extension
 # The wheel that `nox -s docs` builds from this checkout, published at the site's root.
 html_extra_path = [str(p) for p in [HERE / "_build" / "wheel"] if p.is_dir()]
 html_css_files = ["probmods.css", "fontawesome/css/all.min.css", "fontawesome/css/v4-shims.min.css"]
@@ -139,28 +134,3 @@ html_theme_options = {
 html_sidebars = {"index": [], "task_map": []}
 html_show_sourcelink = False
 html_last_updated_fmt = None
-
-
-def _offline_execution_times(app, docname, source):
-    """Sphinx-Gallery's execution-time pages load jQuery and DataTables from CDNs to make
-    the table sortable; drop that block so the pages work offline (the table stays,
-    already sorted by time)."""
-    if not docname.endswith("sg_execution_times"):
-        return
-    lines = source[0].splitlines()
-    out, skipping = [], False
-    for line in lines:
-        if line.strip() == ".. raw:: html":
-            skipping = True
-            continue
-        if skipping:
-            if line.strip().startswith(".. list-table::"):
-                skipping = False
-            else:
-                continue
-        out.append(line)
-    source[0] = "\n".join(out)
-
-
-def setup(app):
-    app.connect("source-read", _offline_execution_times)

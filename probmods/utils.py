@@ -114,28 +114,16 @@ def progress_bar(iterable, progress: bool, **kwargs):
     return tqdm(iterable, disable=not (progress and _terminal(sys.stderr)), **kwargs)
 
 
-def _offline_animations() -> None:
-    """Make matplotlib's HTML animations load no stylesheet from the internet.
-
-    ``FuncAnimation.to_jshtml`` links Font Awesome 4 from a CDN for its buttons;
-    the textbook serves Font Awesome itself (``docs/conf.py``), so the link is
-    dropped and the page works offline.
-    """
-    import matplotlib.animation as animation
-
-    include = animation.JS_INCLUDE
-    start = include.find("<link rel=\"stylesheet\"")
-    if start >= 0:
-        end = include.find(">", start) + 1
-        animation.JS_INCLUDE = include[:start] + include[end:]
-
-
 def _gallery_reset(gallery_conf, fname):
-    """Sphinx-Gallery ``reset_modules`` hook: reseed before every example.
+    """Sphinx-Gallery ``reset_modules`` hook: reseed, and one thread, before every example.
 
-    Each example then starts from the same random state however the examples are
-    ordered or parallelised, so two builds print the same numbers. It also keeps
-    the examples' animations free of network requests.
+    Each example then starts from the same random state and computes with one
+    thread (PyTorch's and the BLAS's), however the examples are ordered or spread
+    over worker processes, so a serial and a parallel build print the same numbers.
     """
+    import threadpoolctl
+    import torch
+
     seed_everything(0)
-    _offline_animations()
+    torch.set_num_threads(1)
+    threadpoolctl.threadpool_limits(1)

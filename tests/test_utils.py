@@ -40,22 +40,3 @@ def test_seed_everything_accepts_numpy_integers_and_refuses_others():
     assert np.random.rand() == a  # noqa: NPY002
     with pytest.raises(TypeError, match="seed"):
         seed_everything(3.0)
-
-
-def test_offline_animation_workaround_still_matches_matplotlib():
-    """matplotlib's JS_INCLUDE links Font Awesome from a CDN; the workaround removes that link.
-
-    If matplotlib changes the markup, this fails loudly instead of the site silently
-    loading a stylesheet from the internet.
-    """
-    import matplotlib.animation as animation
-
-    from probmods.utils import _offline_animations
-
-    original = animation.JS_INCLUDE
-    try:
-        assert '<link rel="stylesheet"' in original or "stylesheet" not in original
-        _offline_animations()
-        assert "<link" not in animation.JS_INCLUDE and "http" not in animation.JS_INCLUDE.split("<script")[0]
-    finally:
-        animation.JS_INCLUDE = original

@@ -115,7 +115,7 @@ def main(argv=None):
     SHOTS.mkdir(parents=True, exist_ok=True)
     httpd, base = serve()
     failures = []
-    paths = ["index.html", "task_map.html", "notation.html", "references.html", "sg_execution_times.html",
+    paths = ["index.html", "task_map.html", "notation.html", "references.html",
              *chapter_pages()]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=ARGS, headless=True)
