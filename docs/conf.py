@@ -58,6 +58,19 @@ intersphinx_mapping = {
     name: (entry["url"], str(HERE / "_inventories" / f"{name}.inv"))
     for name, entry in _INVENTORY_SOURCES.items() if isinstance(entry, dict)
 }
+# numpydoc type fields ("array_like, shape (n, 2)", "int, default 5", "{'a', 'b'}") are
+# prose, not references: napoleon turns each word into a class reference, so the words
+# that cannot name a class are exempt (anything with a space, quote, brace or operator, a
+# number, a lower-case dimension name such as n or n_chains, an upper-case one such as N
+# or J_x, and numpydoc's vocabulary). Dotted names and class names must still resolve.
+nitpick_ignore_regex = [
+    ("py:class", r".*[\s\"'{}()\[\]*<>=/+].*"),
+    ("py:class", r"[-+]?[0-9][0-9.eE+-]*"),
+    ("py:class", r"[a-z][a-z0-9_]*"),
+    ("py:class", r"[A-Z](_?[a-z0-9]*)?"),
+    ("py:class", r"array_like|path-like|array-like"),
+]
+autodoc_inherit_docstrings = False  # nn.Module's own docstrings name torch-internal targets
 intersphinx_mapping["torch"] = ("https://docs.pytorch.org/docs/stable/", str(HERE / "_inventories" / "torch.inv"))
 
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]

@@ -3,7 +3,7 @@
 * The three densities of HW1 Part I (kernel density estimation), with exact
   sampling and an exact density: :class:`GaussianMixture2D` (``"GMM-A"`` and
   ``"GMM-B"``) and :class:`Spiral` (``"Spiral"``), built by :func:`kde_density`.
-* The handout's :func:`sample_2d_datasets` over the scikit-learn toy generators
+* The handout's :func:`~probmods.datasets.sample_2d_datasets` over the scikit-learn toy generators
   (Circles, Moons, GaussiansGrid, GaussiansRot) and its :class:`ToyDataset`
   wrapper, used by the normalizing-flow chapter.
 """
@@ -251,7 +251,7 @@ def kde_course_samples(n: int = 10_000):
     return densities, samples, grids
 
 
-#: Names accepted by :func:`sample_2d_datasets`.
+#: Names accepted by :func:`~probmods.datasets.sample_2d_datasets`.
 TOY_DATASETS = ("Circles", "Moons", "GaussiansGrid", "GaussiansRot")
 
 
@@ -312,7 +312,7 @@ def _log_mean_gauss(x, centers, std):
 
 
 def toy_log_density(dist_type, points, num_gaussians=5, nodes=256):
-    r"""Exact log-density of the distribution that :func:`sample_2d_datasets` samples.
+    r"""Exact log-density of the distribution that :func:`~probmods.datasets.sample_2d_datasets` samples.
 
     scikit-learn's generators put equal numbers of points on each component
     (a Gaussian centre, or a curve) and add isotropic Gaussian noise. In the
@@ -382,12 +382,12 @@ except ImportError:  # pragma: no cover - torch is a hard dependency
 
 
 class ToyDataset(_TorchDataset):
-    """The handout's :class:`torch.utils.data.Dataset` over :func:`sample_2d_datasets`.
+    """The handout's :class:`torch.utils.data.Dataset` over :func:`~probmods.datasets.sample_2d_datasets`.
 
     Parameters
     ----------
     dist_type, num_samples, seed, num_gaussians
-        As in :func:`sample_2d_datasets`.
+        As in :func:`~probmods.datasets.sample_2d_datasets`.
 
     Attributes
     ----------

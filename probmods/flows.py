@@ -431,7 +431,7 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
       module at every improvement;
     * with ``engine="numpy"`` (the default) the loss and its gradient are
       computed by backpropagation written out in NumPy (see
-      :mod:`probmods._flow_engine`; the tests check it against autograd to
+      ``probmods._flow_engine``; the tests check it against autograd to
       float64 precision) and Adam is PyTorch's update rule on one flat array.
       A step of this model is ~250 tiny PyTorch kernels whose fixed cost
       dominates; written out, a step costs about a quarter of the autograd
@@ -564,7 +564,7 @@ def log_density_on_grid(model: CouplingFlow, grid) -> np.ndarray:
 
 
 class FlowFit:
-    r"""A flow trained on a toy dataset by :func:`fit_toy_flow`, with its held-out scores.
+    r"""A flow trained on a toy dataset by :func:`~probmods.flows.fit_toy_flow`, with its held-out scores.
 
     Attributes
     ----------
@@ -668,7 +668,7 @@ def fit_toy_flow(dist_type: str, num_samples: int = 1500, num_layers: int = 4, e
 
 
 def format_scores(fits, label: str = "model") -> str:
-    """A table of the scores of several :class:`FlowFit` objects, one row each.
+    """A table of the scores of several :class:`~probmods.flows.FlowFit` objects, one row each.
 
     Columns: final training and validation NLL (the handout's), mean test NLL on
     fresh samples, the entropy :math:`H(p)` (the floor), the KL estimate and its

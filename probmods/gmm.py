@@ -217,12 +217,15 @@ class GMMDist(IsotropicGMM):
         super().__init__([[-5.0, -5.0], [5.0, 5.0]], sigma=1.0, weights=[0.2, 0.8])
 
     def sample(self, n, sigma=1, generator=None):
+        """``n`` exact samples (float32, shape (n, 2)) of the mixture with component standard deviation ``sigma``."""
         return super().sample(n, sigma, generator=generator)
 
     def log_prob(self, samples, sigma=1):
+        """Log-density at ``samples`` (n, 2), shape (n,), with component standard deviation ``sigma``."""
         return super().log_prob(samples, sigma)
 
     def score(self, samples, sigma=1):
+        """Score :math:`\\nabla_{\\mathbf x}\\log p` at ``samples`` (n, 2), component std ``sigma``."""
         return super().score(samples, sigma)
 
 

@@ -26,7 +26,7 @@ terms below e^-708 = 3.3e-308, at the edge of the normal floats, count as zero) 
   and :math:`(K_y)_{ib} = k((y_b - x_{i2})/h_2)`, which costs
   :math:`N(n_x+n_y)` kernel evaluations instead of :math:`N n_x n_y`;
 * :func:`scott_bandwidth`, :func:`silverman_bandwidth` and
-  :func:`cv_bandwidth` (leave-one-out likelihood cross-validation) choose
+  :func:`~probmods.kde.cv_bandwidth` (leave-one-out likelihood cross-validation) choose
   :math:`h` for :math:`H = hI`.
 
 Beyond the handout:
@@ -34,7 +34,7 @@ Beyond the handout:
 * :func:`kde_sample` draws exact samples from :math:`\hat f`;
 * :func:`isj_bandwidth` is the Improved Sheather-Jones bandwidth of 1-D data
   (Botev, Grotowski and Kroese, 2010), on :func:`linear_binning` and a DCT;
-* :func:`abramson_bandwidths`, :func:`adaptive_kde` and :func:`adaptive_kde_grid`
+* :func:`abramson_bandwidths`, :func:`~probmods.kde.adaptive_kde` and :func:`adaptive_kde_grid`
   give the variable-bandwidth estimate with Abramson's square-root law, on a
   grid as cheaply as the fixed one.
 """
@@ -425,7 +425,7 @@ def loo_log_likelihood(samples, h, block_size: int = 128) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CVResult:
-    """Outcome of :func:`cv_bandwidth`.
+    """Outcome of :func:`~probmods.kde.cv_bandwidth`.
 
     Attributes
     ----------
@@ -845,7 +845,7 @@ def _per_sample(bandwidths, n):
 
 
 def adaptive_kde_grid(samples, grid, bandwidths, chunk_size: int = 16384) -> np.ndarray:
-    r"""The variable-bandwidth estimate of :func:`adaptive_kde` on a regular 2-D grid.
+    r"""The variable-bandwidth estimate of :func:`~probmods.kde.adaptive_kde` on a regular 2-D grid.
 
     Separability survives per-sample bandwidths: with
     :math:`(K_x)_{ia} = k((x_a - x_{i1})/h_i)`, :math:`(K_y)_{ib} = k((y_b - x_{i2})/h_i)`

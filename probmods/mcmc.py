@@ -9,11 +9,11 @@ The samplers follow the shape of BlackJAX:
 * a pure *step* function maps a state and the random numbers it needs to
   ``(state, info)``: :func:`langevin_step` (info :class:`LangevinInfo`) and
   :func:`mala_step` (info :class:`MALAInfo`, with the acceptances);
-* a *kernel* (:class:`Kernel`, from :func:`langevin` or :func:`mala`) binds a step to a
+* a *kernel* (:class:`Kernel`, from :func:`~probmods.mcmc.langevin` or :func:`~probmods.mcmc.mala`) binds a step to a
   target and a step size: ``kernel.init(x0) -> state`` and
   ``kernel.step(state, generator) -> (state, info)``;
-* :func:`sample` runs a kernel for many steps; :func:`annealed_langevin` and
-  :func:`adapt_step_size` are built on the same steps.
+* :func:`~probmods.mcmc.sample` runs a kernel for many steps; :func:`annealed_langevin` and
+  :func:`~probmods.mcmc.adapt_step_size` are built on the same steps.
 
 The score is evaluated **once per step**: the state carries it to the next step.
 
@@ -95,6 +95,8 @@ class Target(NamedTuple):
     """What a sampler can evaluate at a batch of positions ``x`` of shape (n, ...): a
     log-density with its score, a score alone, or both.
 
+    Build one with :func:`target_from`, or write one directly.
+
     Attributes
     ----------
     log_prob_and_score : callable or None
@@ -105,8 +107,6 @@ class Target(NamedTuple):
         Unadjusted Langevin uses it when given, and otherwise the pair (whose
         log-density then comes with the state at no extra cost, as for an energy
         network, where autograd computes both).
-
-    Build one with :func:`target_from`, or write one directly.
     """
 
     log_prob_and_score: Callable | None = None
@@ -142,7 +142,7 @@ class MALAInfo(NamedTuple):
     accepted : torch.Tensor of bool, shape (n,)
         Whether the chain moved to its proposal.
     log_accept_ratio : torch.Tensor, shape (n,)
-        :math:`\\log\alpha` of the proposal (NaN for a proposal where the target is not
+        :math:`\\log\\alpha` of the proposal (NaN for a proposal where the target is not
         finite; such proposals are rejected).
     """
 
@@ -168,7 +168,7 @@ class Kernel(NamedTuple):
 
 
 class ChainResult(NamedTuple):
-    """Outcome of :func:`sample`.
+    """Outcome of :func:`~probmods.mcmc.sample`.
 
     Attributes
     ----------
@@ -541,7 +541,7 @@ def langevin(target: Target, eps: float) -> Kernel:
     ----------
     target : Target
     eps : float
-        :math:`\varepsilon`, in [1e-100, 1e100] (see :func:`eps_from_noise`).
+        :math:`\\varepsilon`, in [1e-100, 1e100] (see :func:`eps_from_noise`).
 
     Returns
     -------
@@ -581,7 +581,7 @@ def mala(target: Target, eps: float) -> Kernel:
     target : Target
         With a log-density (``log_prob_and_score``).
     eps : float
-        :math:`\varepsilon`, in [1e-100, 1e100] (see :func:`eps_from_noise`).
+        :math:`\\varepsilon`, in [1e-100, 1e100] (see :func:`eps_from_noise`).
 
     Returns
     -------
@@ -616,7 +616,7 @@ def mala(target: Target, eps: float) -> Kernel:
 def sample(x0: torch.Tensor, kernel: Kernel, n_steps: int, thin: int | None = None,
            generator: torch.Generator | None = None, progress: bool = False,
            callback: Callable | None = None) -> ChainResult:
-    """Run many chains of a kernel (:func:`langevin` or :func:`mala`).
+    """Run many chains of a kernel (:func:`~probmods.mcmc.langevin` or :func:`~probmods.mcmc.mala`).
 
     Parameters
     ----------
@@ -762,7 +762,7 @@ def uniform_start(n: int, box: float, dim: int = 2, seed: int = 0):
 
 
 class StepAdaptation(NamedTuple):
-    r"""Outcome of :func:`adapt_step_size`.
+    r"""Outcome of :func:`~probmods.mcmc.adapt_step_size`.
 
     Attributes
     ----------

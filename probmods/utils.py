@@ -99,7 +99,7 @@ def progress_bar(iterable, progress: bool, **kwargs):
     progress : bool
         The caller's wish for a bar.
     **kwargs
-        Passed to :class:`tqdm.tqdm` (``desc``, ``unit``, ``total``, ...).
+        Passed to ``tqdm.tqdm`` (``desc``, ``unit``, ``total``, ...).
 
     Examples
     --------

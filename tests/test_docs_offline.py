@@ -54,11 +54,3 @@ def test_a_remote_resource_fails_the_build(tag):
 ])
 def test_links_and_local_resources_pass(tag):
     assert offline.offline_body(tag, "page") == tag
-
-
-def test_font_awesome_files_exist_in_the_package():
-    pytest.importorskip("fontawesomefree")
-    src = offline._font_awesome_source()
-    for name in offline.FONT_AWESOME_FILES:
-        assert (src / name).is_file()
-    assert any((src / "webfonts").iterdir())

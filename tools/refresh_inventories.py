@@ -60,6 +60,12 @@ TORCH_OBJECTS = [
     ("torch.manual_seed", "py:function", "generated/torch.manual_seed.html#torch.manual_seed"),
     ("torch.no_grad", "py:class", "generated/torch.no_grad.html#torch.no_grad"),
     ("torch.func", "py:module", "func.html#module-torch.func"),
+    ("torch.nn.modules.module.Module", "py:class", "generated/torch.nn.Module.html#torch.nn.Module"),
+    ("torch.utils.data.Dataset", "py:class", "data.html#torch.utils.data.Dataset"),
+    ("torch.utils.data.dataset.Dataset", "py:class", "data.html#torch.utils.data.Dataset"),
+    ("torch.utils.data.random_split", "py:function", "data.html#torch.utils.data.random_split"),
+    ("torch.autograd.functional.jacobian", "py:function",
+     "generated/torch.autograd.functional.jacobian.html#torch.autograd.functional.jacobian"),
 ]
 
 
@@ -129,8 +135,13 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--update", action="store_true", help="record the suite's newest packages first")
     parser.add_argument("--suite", default="trixie")
+    parser.add_argument("--torch-only", action="store_true", help="rewrite torch.inv only (no download)")
     args = parser.parse_args(argv)
     INVENTORIES.mkdir(parents=True, exist_ok=True)
+    if args.torch_only:
+        (INVENTORIES / "torch.inv").write_bytes(torch_inventory())
+        print(f"torch.inv: {len(TORCH_OBJECTS)} objects")
+        return
     if args.update:
         update_sources(args.suite)
     with open(INVENTORIES / "SOURCES.toml", "rb") as fh:

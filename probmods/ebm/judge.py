@@ -96,7 +96,10 @@ def make_junk(n: int, digits: torch.Tensor, generator: torch.Generator | None = 
 
 
 class JudgeCNN(nn.Module):
-    """A small CNN: 10 digit classes and a "not a digit" class; :meth:`features` gives the penultimate layer."""
+    """A small CNN: 10 digit classes and a "not a digit" class.
+
+    :meth:`~probmods.ebm.judge.JudgeCNN.features` gives the penultimate layer.
+    """
 
     def __init__(self):
         super().__init__()

@@ -200,7 +200,7 @@ def load_noisy_digits(path: str | Path | None = None) -> dict:
     Returns
     -------
     dict
-        ``clean`` (30, 1, 28, 28), ``labels`` (30,), ``index`` (30,) into :func:`load_digits`,
+        ``clean`` (30, 1, 28, 28), ``labels`` (30,), ``index`` (30,) into :func:`~probmods.ebm.data.load_digits`,
         ``sigmas`` (2,) = (50/256, 100/256) and ``noisy`` (2, 30, 1, 28, 28): ``clean + sigma * n``,
         not clipped, noise from fixed seeds.
     """

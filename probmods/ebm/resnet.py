@@ -6,12 +6,12 @@ The handout of HW2 (Part II) prints the network behind the course's pretrained
     ebm = ResNet(n_channels=1)
     ebm.load_state_dict(torch.load(checkpoint_path, weights_only=True))
 
-:class:`ResNet` makes that snippet work with the handout's parameter names
+:class:`~probmods.ebm.resnet.ResNet` makes that snippet work with the handout's parameter names
 (``_el.in_conv``, ``_el.levels.<i>.res_blocks.<j>.conv_1`` / ``conv_2`` /
 ``shortcut_conv``, ``_el.out_fc``); :func:`load_course_energy` wraps a checkpoint as a
 sampler energy, and :func:`load_energy` picks the course checkpoint when the
 environment variable ``PROBMODS_COURSE_ENERGY`` names one, the shipped model
-(:func:`~probmods.ebm.pretrained.load_pretrained`) otherwise.
+(:func:`~probmods.ebm.load_pretrained`) otherwise.
 
 **Sign convention.** The handout defines :math:`p_\theta(\mathbf x) = e^{-E_\theta(\mathbf x)}/Z(\theta)`
 and states that the model "gets an image x and returns :math:`E_\theta(\mathbf x)`", with
@@ -59,7 +59,7 @@ Inferred (not in the OCR):
 *adaptive*: it holds no layers until a state dict is loaded, and loading one (through
 :meth:`torch.nn.Module.load_state_dict`, also when the network sits inside another
 module) first builds the layers that the keys and shapes describe
-(:func:`infer_architecture`), on the device and with the dtype the empty network was
+(:func:`~probmods.ebm.resnet.infer_architecture`), on the device and with the dtype the empty network was
 moved to, in its training mode, then copies the weights as usual. Loading a state dict of
 another architecture into an adaptive network rebuilds it; loading one of the same
 architecture keeps its parameters (so an optimizer that holds them stays valid). A
@@ -143,17 +143,17 @@ def _parameter_shapes(n_channels: int, width: int, kernel_size: int, in_bias: bo
 
 
 def infer_architecture(state_dict) -> dict:
-    """The :class:`ResNet` that a state dict describes, read from its keys and shapes.
+    """The :class:`~probmods.ebm.resnet.ResNet` that a state dict describes, read from its keys and shapes.
 
     Parameters
     ----------
     state_dict : mapping of str to torch.Tensor
-        A state dict of the family (keys as the handout names them, see :class:`ResNet`).
+        A state dict of the family (keys as the handout names them, see :class:`~probmods.ebm.resnet.ResNet`).
 
     Returns
     -------
     dict
-        The keyword arguments of :class:`ResNet`: ``n_channels`` (input channels),
+        The keyword arguments of :class:`~probmods.ebm.resnet.ResNet`: ``n_channels`` (input channels),
         ``width`` and ``kernel_size`` (of ``in_conv``), ``in_bias`` and ``levels_params``
         (a list of dicts ``{'n_blocks', 'n_channels', 'downsample'}``, the handout's level table).
 
@@ -177,7 +177,7 @@ def infer_architecture(state_dict) -> dict:
 
 
 def _infer(state_dict, name: str) -> dict:
-    """:func:`infer_architecture`, naming ``state_dict`` as ``name`` in its messages."""
+    """:func:`~probmods.ebm.resnet.infer_architecture`, naming ``state_dict`` as ``name`` in its messages."""
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"{name} must be a state dict (a mapping of parameter names to tensors), "
                         f"got {type(state_dict).__name__}")
@@ -459,7 +459,7 @@ class CourseEnergy(SamplerEnergy):
     Parameters
     ----------
     energy_net : torch.nn.Module
-        The network, typically a :class:`ResNet`; it maps (B, 1, 28, 28) images to (B,) energies.
+        The network, typically a :class:`~probmods.ebm.resnet.ResNet`; it maps (B, 1, 28, 28) images to (B,) energies.
 
     Examples
     --------
@@ -499,10 +499,10 @@ def _bad(path, what):
 def load_course_energy(path) -> CourseEnergy:
     r"""The course's pretrained energy (the handout's ``checkpoint.pt``), ready for the samplers.
 
-    The file is what the handout loads, a plain state dict of :class:`ResNet` (as written by
+    The file is what the handout loads, a plain state dict of :class:`~probmods.ebm.resnet.ResNet` (as written by
     ``torch.save(model.state_dict(), path)``). It is read with
     ``torch.load(path, weights_only=True, map_location="cpu")`` (a GPU checkpoint loads on a CPU), its
-    levels are read from its keys and shapes (:func:`infer_architecture`), and it is checked: keys
+    levels are read from its keys and shapes (:func:`~probmods.ebm.resnet.infer_architecture`), and it is checked: keys
     and shapes of the family, one input channel, finite floating-point weights. The weights are
     cast to float32.
 
@@ -577,8 +577,8 @@ def load_course_energy(path) -> CourseEnergy:
 def load_energy():
     """The energy the EBM pages sample: the course's checkpoint if ``PROBMODS_COURSE_ENERGY`` names one.
 
-    With the environment variable :data:`ENV_VAR` (``PROBMODS_COURSE_ENERGY``) unset or empty, the
-    shipped model, :func:`~probmods.ebm.pretrained.load_pretrained` (:math:`E_\\theta/T` plus the
+    With the environment variable ``ENV_VAR`` (``PROBMODS_COURSE_ENERGY``) unset or empty, the
+    shipped model, :func:`~probmods.ebm.load_pretrained` (:math:`E_\\theta/T` plus the
     pixel-range term); otherwise :func:`load_course_energy` of the file it names
     (:math:`E_\\theta` at :math:`T = 1`, no range term). A variable that names no readable
     checkpoint is an error, not a silent fallback to the shipped model.

@@ -33,7 +33,7 @@ started at the data (:func:`contrastive_divergence`). :func:`gradient_ascent`
 drops the negative phase: since the normaliser of this model does not depend on the
 means, its expectation under the model is zero and the positive phase alone is the
 exact gradient of the mean log-likelihood. MALA comes from :mod:`probmods.mcmc`.
-:func:`fit_ml` (BFGS on the exact likelihood) and :func:`fit_score_matching`
+:func:`~probmods.estimation.fit_ml` (BFGS on the exact likelihood) and :func:`~probmods.estimation.fit_score_matching`
 (where contrastive divergence with short chains converges) are references.
 
 **Convergence.** Every estimator stops at ``max_iter`` iterations or earlier, when
@@ -61,8 +61,8 @@ is normalised for :math:`Z = 2\pi\sigma^2N` (:func:`log_normaliser`). With noise
     + \log\mathrm{sigmoid}(-G(\mathbf y_j))\big],
 
 evaluated in log-sigmoid form (:class:`NCEObjective`) with its analytic gradient
-and maximised by BFGS (:func:`fit_nce`), with :math:`Z` known or with
-:math:`\log Z` a free parameter. :func:`nce_sweep` repeats both fits over sample
+and maximised by BFGS (:func:`~probmods.estimation.fit_nce`), with :math:`Z` known or with
+:math:`\log Z` a free parameter. :func:`~probmods.estimation.nce_sweep` repeats both fits over sample
 sizes (HW3-T12) and :func:`closest_mean_error` applies the homework's error and
 failure rule.
 """

@@ -229,7 +229,7 @@ def gmm_target(means, sigma: float = SIGMA):
 
 
 class MALAResult(NamedTuple):
-    """Outcome of :func:`mala_gmm`.
+    """Outcome of :func:`~probmods.estimation.mala_gmm`.
 
     Attributes
     ----------

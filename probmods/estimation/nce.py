@@ -96,7 +96,7 @@ class NCEObjective:
 
     where :math:`\mathbf u` runs over data and noise and :math:`t_{\mathbf u}` is 1
     for data, 0 for noise. :math:`\log\mathrm{sigmoid}(z) = -\log(1+e^{-z})` is
-    evaluated with :func:`numpy.logaddexp`, so no :math:`h` is ever rounded to 0 or
+    evaluated with :data:`numpy.logaddexp`, so no :math:`h` is ever rounded to 0 or
     1 inside a logarithm. Every evaluation is a handful of array operations on
     ``(J_x + J_y, N)`` arrays.
 
@@ -188,7 +188,7 @@ class NCEObjective:
         return float(self._evaluate(params, False)[0])
 
     def loss(self, params):
-        """``(-J / J_x, -grad / J_x)``: the per-sample loss that :func:`fit_nce` minimises."""
+        """``(-J / J_x, -grad / J_x)``: the per-sample loss that :func:`~probmods.estimation.fit_nce` minimises."""
         v, g = self._evaluate(params, True)
         n = len(self.x)
         return -v / n, -g / n
@@ -200,7 +200,8 @@ class NCEObjective:
 
 @dataclass(frozen=True)
 class FitResult:
-    """Outcome of :func:`fit_nce`, :func:`fit_ml` or :func:`fit_score_matching`.
+    """Outcome of :func:`~probmods.estimation.fit_nce`, :func:`~probmods.estimation.fit_ml` or
+    :func:`~probmods.estimation.fit_score_matching`.
 
     Attributes
     ----------
@@ -346,7 +347,7 @@ def fit_ml(x, init_means, *, sigma: float = SIGMA, gtol: float = 1e-6, max_iter:
 
 
 def sweep_draws(J: int, rep: int, seed: int = 0, init_z_range: tuple[float, float] = (0.1, 1.0)):
-    """The random draws of one run of :func:`nce_sweep`, reproduced.
+    """The random draws of one run of :func:`~probmods.estimation.nce_sweep`, reproduced.
 
     Parameters
     ----------
@@ -391,7 +392,7 @@ def nce_sweep(js: Sequence[int] = SWEEP_JS, n_reps: int = 50, seed: int = 0, *, 
     samples of the true mixture), noise :math:`\mathbf y` (:math:`J` samples) and
     initial means :math:`U([0,3]^2)` are drawn; the known-:math:`Z` fit, the
     free-:math:`Z` fit (with :math:`Z_0\sim U` ``init_z_range``) and, if asked,
-    the ML fit (:func:`fit_ml`) all use the *same* draws, so the three are compared
+    the ML fit (:func:`~probmods.estimation.fit_ml`) all use the *same* draws, so the three are compared
     run by run. The draws of repetition ``r`` at size ``J`` depend only on
     ``(seed, J, r)``; :func:`sweep_draws` reproduces them.
 
@@ -403,7 +404,7 @@ def nce_sweep(js: Sequence[int] = SWEEP_JS, n_reps: int = 50, seed: int = 0, *, 
     ml_reference : bool, default True
     init_z_range : tuple of float, default (0.1, 1)
     gradient : {"analytic", "numerical"}, default "analytic"
-        Passed to :func:`fit_nce`.
+        Passed to :func:`~probmods.estimation.fit_nce`.
 
     Returns
     -------
@@ -512,7 +513,8 @@ def nce_covariance(nu: float = 1.0, *, means=TRUE_MEANS, z_free: bool = True, si
     ----------
     nu : float, default 1
         Noise samples per data sample, > 0.
-    means : array_like, shape (N, 2), default the true means of HW3
+    means : array_like, shape (N, 2), optional
+        The means of the model; HW3's true means (``TRUE_MEANS``) by default.
     z_free : bool, default True
         Parameters are the means row by row, then :math:`\log Z` when ``True``.
     sigma, noise_mean, noise_std
@@ -556,7 +558,7 @@ def ml_covariance(*, means=TRUE_MEANS, sigma: float = SIGMA, step: float = 0.05,
     r"""Asymptotic covariance of the maximum-likelihood means: the inverse Fisher information.
 
     :math:`F = \int\mathbf g\mathbf g^\top p_d` with :math:`\mathbf g` the score of the
-    normalised mixture in its means, by the same quadrature as :func:`nce_covariance`.
+    normalised mixture in its means, by the same quadrature as :func:`~probmods.estimation.nce_covariance`.
 
     Returns
     -------

@@ -60,7 +60,7 @@ def _sm_loss(x, means, sigma):
 
 def fit_score_matching(x, init_means, *, sigma: float = SIGMA, gtol: float = 1e-7,
                        max_iter: int = 1000) -> FitResult:
-    """Score-matching estimate of the means: BFGS on :func:`score_matching_loss`.
+    """Score-matching estimate of the means: BFGS on :func:`~probmods.estimation.score_matching_loss`.
 
     The gradient is taken by finite differences (eight parameters; this estimate
     serves only as a reference for where contrastive divergence converges).
