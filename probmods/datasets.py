@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import logsumexp
 
 from ._checks import as_points, check_choice, check_positive, check_positive_int, check_rng, check_seed, check_weights
+from .gmm import _log_prob, _sample
 
 __all__ = [
     "GaussianMixture2D",
@@ -36,7 +36,12 @@ def _rng(seed):
 
 
 class GaussianMixture2D:
-    r"""Isotropic Gaussian mixture in two dimensions.
+    r"""Isotropic Gaussian mixture in two dimensions, with NumPy in and out.
+
+    The KDE chapter's face of the package's one mixture: it evaluates and samples with
+    the NumPy backend of :mod:`probmods.gmm` (the torch class
+    :class:`~probmods.gmm.IsotropicGMM` computes the same density for the samplers; the
+    tests check that the two agree).
 
     .. math::
 
@@ -88,17 +93,11 @@ class GaussianMixture2D:
         -------
         numpy.ndarray, shape (n, 2)
         """
-        n = check_positive_int(n, "n")
-        rng = _rng(seed)
-        comp = rng.choice(len(self.means), size=n, p=self.weights)
-        return self.means[comp] + self.sigma * rng.standard_normal((n, 2))
+        return _sample(self.means, self.sigma, check_positive_int(n, "n"), _rng(seed), self.weights)
 
     def log_pdf(self, points) -> np.ndarray:
         """Exact log-density at ``points`` (shape ``(n, 2)``), shape ``(n,)``."""
-        x = as_points(points, "points")
-        d2 = ((x[:, None, :] - self.means[None, :, :]) ** 2).sum(-1)
-        log_comp = -d2 / (2 * self.sigma**2) - math.log(2 * math.pi * self.sigma**2)
-        return logsumexp(log_comp + np.log(self.weights), axis=1)
+        return _log_prob(as_points(points, "points"), self.means, self.sigma, self.weights)
 
     def pdf(self, points) -> np.ndarray:
         """Exact density at ``points`` (shape ``(n, 2)``), shape ``(n,)``."""
@@ -305,12 +304,6 @@ def _rot_centers(num_gaussians):
     return np.stack([2.5 * np.array([np.cos(a), np.sin(a)]) for a in angles])
 
 
-def _log_mean_gauss(x, centers, std):
-    """log of the equal-weight mean of N(x; c, std^2 I) over the rows of ``centers``."""
-    d2 = ((x[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
-    return logsumexp(-d2 / (2 * std**2), axis=1) - math.log(len(centers)) - math.log(2 * math.pi * std**2)
-
-
 def toy_log_density(dist_type, points, num_gaussians=5, nodes=256):
     r"""Exact log-density of the distribution that :func:`~probmods.datasets.sample_2d_datasets` samples.
 
@@ -350,9 +343,9 @@ def toy_log_density(dist_type, points, num_gaussians=5, nodes=256):
     num_gaussians = check_positive_int(num_gaussians, "num_gaussians")
     nodes = check_positive_int(nodes, "nodes")
     if dist_type == "GaussiansGrid":
-        return _log_mean_gauss(x, np.array(_GRID_MEANS), 0.5)
+        return _log_prob(x, np.asarray(_GRID_MEANS, dtype=float), 0.5)
     if dist_type == "GaussiansRot":
-        return _log_mean_gauss(x, _rot_centers(num_gaussians), math.sqrt(0.1))
+        return _log_prob(x, _rot_centers(num_gaussians), math.sqrt(0.1))
     if dist_type == "Moons":
         u, w = np.polynomial.legendre.leggauss(nodes)
         t = (u + 1) * (math.pi / 2)
@@ -363,15 +356,9 @@ def toy_log_density(dist_type, points, num_gaussians=5, nodes=256):
         w = np.full(nodes, 1.0 / nodes)
         unit = np.column_stack([np.cos(t), np.sin(t)])
         curves = [unit, 0.8 * unit]
-    std = 0.1
-    out = []
-    for start in range(0, len(x), 1024):
-        xb = x[start : start + 1024]
-        logs = []
-        for c in curves:
-            d2 = ((xb[:, None, :] - c[None, :, :]) ** 2).sum(-1)
-            logs.append(logsumexp(-d2 / (2 * std**2), b=w[None, :], axis=1))
-        out.append(logsumexp(np.stack(logs), axis=0) - math.log(2) - math.log(2 * math.pi * std**2))
+    # the two curves with equal probability: one mixture over all quadrature nodes, noise 0.1
+    nodes_xy, weights = np.vstack(curves), np.concatenate([w, w]) / 2
+    out = [_log_prob(x[start : start + 1024], nodes_xy, 0.1, weights) for start in range(0, len(x), 1024)]
     return np.concatenate(out) if out else np.zeros(0)
 
 

@@ -405,3 +405,43 @@ def test_bad_noise(noise, exc):
     for call in calls:
         with pytest.raises(exc, match="noise"):
             call()
+
+
+# --- one mixture, two backends ---------------------------------------------------
+
+
+@pytest.mark.parametrize("weights", [None, [0.1, 0.6, 0.3], [0.0, 0.5, 0.5]])
+@pytest.mark.parametrize("sigma", [0.05, 1.0, 7.0])
+def test_numpy_backend_is_the_torch_mixture(weights, sigma):
+    """The NumPy functions that the estimation fits, the KDE chapter's GaussianMixture2D and the
+    toy datasets' exact densities use are the same density as IsotropicGMM (torch, float64)."""
+    from probmods.datasets import GaussianMixture2D
+    from probmods.estimation import log_prob as estimation_log_prob
+    from probmods.estimation import responsibilities
+    from probmods.gmm import _log_prob
+
+    means = np.array([[0.0, 0.0], [2.0, -1.0], [-3.0, 4.0]])
+    x = np.random.default_rng(0).normal(0, 4, size=(200, 2))
+    w = None if weights is None else np.array(weights)
+    ref = IsotropicGMM(means, sigma, weights=w)
+    expected = ref.log_prob(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(_log_prob(x, means, sigma, w), expected, rtol=1e-12, atol=1e-12)
+    if weights is None:
+        np.testing.assert_allclose(estimation_log_prob(x, means, sigma), expected, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(responsibilities(x, means, sigma),
+                                   ref.responsibilities(torch.from_numpy(x)).numpy(), rtol=1e-10, atol=1e-14)
+    else:
+        np.testing.assert_allclose(GaussianMixture2D(means, sigma, w).log_pdf(x), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_numpy_backend_samples_are_the_mixture():
+    """Draws of the NumPy backend: component frequencies by weight, and Gaussian around each mean."""
+    from probmods.gmm import _sample
+
+    means = np.array([[0.0, 0.0], [10.0, 0.0]])
+    x = _sample(means, 0.5, 40_000, np.random.default_rng(1), np.array([0.3, 0.7]))
+    right = x[:, 0] > 5
+    assert abs(right.mean() - 0.7) < 5 * np.sqrt(0.21 / 40_000)
+    np.testing.assert_allclose(x[right].std(0), [0.5, 0.5], rtol=0.03)
+    x = _sample(means, 0.5, 40_000, np.random.default_rng(1))  # equal weights
+    assert abs((x[:, 0] > 5).mean() - 0.5) < 5 * np.sqrt(0.25 / 40_000)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -15,6 +14,7 @@ from .._checks import (
     check_real,
     check_rng,
 )
+from ..gmm import _log_kernels, _log_prob, _lse_and_resp, _sample
 
 __all__ = [
     "TRUE_MEANS", "SIGMA", "MALA_NOISE", "NOISE_MEAN", "NOISE_STD", "SWEEP_JS", "sample_gmm",
@@ -36,7 +36,6 @@ NOISE_STD = 2.0
 SWEEP_JS = (100, 500, 1000, 2000, 3000, 5000)
 """The sample sizes of HW3-T12."""
 
-_LOG_2PI = math.log(2 * math.pi)
 
 
 
@@ -56,42 +55,6 @@ def _check_nonneg(value, name: str) -> float:
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return value
-
-
-def _log_kernels(x: np.ndarray, means: np.ndarray, sigma: float) -> np.ndarray:
-    """``-|x - mu_i|^2 / (2 sigma^2)`` for every point and mean, shape (n, N)."""
-    d0 = x[:, 0, None] - means[None, :, 0]
-    d1 = x[:, 1, None] - means[None, :, 1]
-    return -(d0 * d0 + d1 * d1) / (2 * sigma * sigma)
-
-
-def _lse_and_resp(a: np.ndarray):
-    """Row-wise log-sum-exp of ``a`` (n, N) and the softmax (responsibilities)."""
-    amax = a.max(axis=1, keepdims=True)
-    e = np.exp(a - amax)
-    s = e.sum(axis=1, keepdims=True)
-    return (amax + np.log(s))[:, 0], e / s
-
-
-def _kernel_sums(means: np.ndarray, ut: np.ndarray, sigma: float):
-    """Log-sum-exp over components of ``(u . mu_i - |mu_i|^2 / 2) / sigma^2``, in the fast layout.
-
-    ``ut`` holds the points as columns, shape (2, n). Returns ``lse`` (n,), the
-    unnormalised responsibilities ``e`` (N, n) and their column sums ``s`` (n,),
-    so that ``r = e / s`` and ``log sum_i exp(-|u - mu_i|^2 / 2 sigma^2) = lse -
-    |u|^2 / 2 sigma^2``. Expanding the square costs an absolute error of about
-    ``1e-16 |u|^2 / sigma^2`` in the exponent, negligible at the scales of this
-    model, and turns the distances into one (N, 2) x (2, n) matrix product.
-    """
-    s2 = sigma * sigma
-    a = (means / s2) @ ut
-    a -= (0.5 / s2) * np.sum(means * means, 1)[:, None]
-    amax = a.max(0)
-    a -= amax
-    np.exp(a, out=a)
-    s = a.sum(0)
-    return amax + np.log(s), a, s
-
 
 
 # --------------------------------------------------------------------------- the GMM
@@ -118,9 +81,7 @@ def sample_gmm(means, n: int, rng=None, sigma: float = SIGMA) -> np.ndarray:
     means = _means(means)
     n = check_positive_int(n, "n")
     sigma = check_positive(sigma, "sigma")
-    rng = _rng(rng)
-    comp = rng.integers(len(means), size=n)
-    return means[comp] + sigma * rng.standard_normal((n, 2))
+    return _sample(means, sigma, n, _rng(rng))
 
 
 def init_means(rng=None, n_components: int = 4, low: float = 0.0, high: float = 3.0) -> np.ndarray:
@@ -160,8 +121,7 @@ def log_prob(x, means, sigma: float = SIGMA) -> np.ndarray:
     x = as_points(x, "x")
     means = _means(means)
     sigma = check_positive(sigma, "sigma")
-    lse, _ = _lse_and_resp(_log_kernels(x, means, sigma))
-    return lse - math.log(len(means)) - _LOG_2PI - 2 * math.log(sigma)
+    return _log_prob(x, means, sigma)
 
 
 def responsibilities(x, means, sigma: float = SIGMA) -> np.ndarray:

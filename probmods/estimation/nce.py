@@ -22,14 +22,13 @@ from .._checks import (
     check_real,
     check_seed,
 )
+from ..gmm import _LOG_2PI, _kernel_sums
 from ._model import (
-    _LOG_2PI,
     NOISE_MEAN,
     NOISE_STD,
     SIGMA,
     SWEEP_JS,
     TRUE_MEANS,
-    _kernel_sums,
     _means,
     _rng,
     init_means,

@@ -12,7 +12,8 @@ from .._checks import (
     check_positive,
     check_positive_int,
 )
-from ._model import SIGMA, _log_kernels, _lse_and_resp, _means
+from ..gmm import _log_kernels, _lse_and_resp
+from ._model import SIGMA, _means
 from .nce import FitResult, log_normaliser
 
 __all__ = ["score_matching_loss", "fit_score_matching"]
