@@ -99,6 +99,10 @@ class GaussianMixture2D:
         """Exact log-density at ``points`` (shape ``(n, 2)``), shape ``(n,)``."""
         return _log_prob(as_points(points, "points"), self.means, self.sigma, self.weights)
 
+    def log_prob(self, points) -> np.ndarray:
+        """The same as :meth:`log_pdf` (the package's name for a log-density)."""
+        return self.log_pdf(points)
+
     def pdf(self, points) -> np.ndarray:
         """Exact density at ``points`` (shape ``(n, 2)``), shape ``(n,)``."""
         return np.exp(self.log_pdf(points))
@@ -176,6 +180,10 @@ class Spiral:
         """Logarithm of :meth:`pdf`."""
         with np.errstate(divide="ignore"):
             return np.log(self.pdf(points))
+
+    def log_prob(self, points) -> np.ndarray:
+        """The same as :meth:`log_pdf` (the package's name for a log-density)."""
+        return self.log_pdf(points)
 
 
 _GRID_MEANS = [[0.0, 0.0], [0.0, 2.0], [2.0, 0.0], [2.0, 2.0]]

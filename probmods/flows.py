@@ -280,6 +280,19 @@ class CouplingFlow(nn.Module):
         self.layers = nn.ModuleList([CouplingLayer(mask, scale_bound=self.scale_bound) for mask in masks])
         self.prior = StandardNormal(2)
 
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """The same as :meth:`log_probability` (the handout's name), under torch's name.
+
+        Examples
+        --------
+        >>> import torch
+        >>> flow = CouplingFlow(num_layers=2)
+        >>> x = torch.zeros(3, 2)
+        >>> bool(torch.equal(flow.log_prob(x), flow.log_probability(x)))
+        True
+        """
+        return self.log_probability(x)
+
     def log_probability(self, x: torch.Tensor) -> torch.Tensor:
         r"""Log-density :math:`\log p(\mathbf x)`.
 

@@ -268,12 +268,15 @@ reg("probmods.datasets.GaussianMixture2D",
 reg("probmods.datasets.GaussianMixture2D.sample", lambda: C(ds.GaussianMixture2D(means2(), 0.5).sample, n=4, seed=0),
     kinds={"seed": "rng?"})
 reg("probmods.datasets.GaussianMixture2D.log_pdf", lambda: C(ds.GaussianMixture2D(means2(), 0.5).log_pdf, points=pts()))
+reg("probmods.datasets.GaussianMixture2D.log_prob",
+    lambda: C(ds.GaussianMixture2D(means2(), 0.5).log_prob, points=pts()))
 reg("probmods.datasets.GaussianMixture2D.pdf", lambda: C(ds.GaussianMixture2D(means2(), 0.5).pdf, points=pts()))
 reg("probmods.datasets.Spiral", lambda: C(ds.Spiral, radial_std=0.5, turns=2))
 reg("probmods.datasets.Spiral.sample", lambda: C(ds.Spiral().sample, n=4, seed=0), kinds={"seed": "rng?"})
 _SPIRAL = "the density is +inf at the origin (an integrable 1/rho singularity) and its log -inf where it underflows"
 reg("probmods.datasets.Spiral.pdf", lambda: C(ds.Spiral().pdf, points=pts(shift=3.0)), limits=_SPIRAL)
 reg("probmods.datasets.Spiral.log_pdf", lambda: C(ds.Spiral().log_pdf, points=pts(shift=3.0)), limits=_SPIRAL)
+reg("probmods.datasets.Spiral.log_prob", lambda: C(ds.Spiral().log_prob, points=pts(shift=3.0)), limits=_SPIRAL)
 reg("probmods.datasets.kde_density", lambda: C(ds.kde_density, name="GMM-A"), kinds={"name": "choice"})
 reg("probmods.datasets.kde_grid_for", lambda: C(ds.kde_grid_for, name="GMM-A", n=10), kinds={"name": "choice"})
 reg("probmods.datasets.kde_course_samples", lambda: C(ds.kde_course_samples, n=5))
@@ -534,6 +537,7 @@ reg("probmods.flows.CouplingLayer.inverse", lambda: C(flows.CouplingLayer(torch.
     nonfinite_ok={"y": _LAYER_NAN})
 reg("probmods.flows.CouplingFlow", lambda: C(flows.CouplingFlow, num_layers=2, scale_bound=2.0))
 reg("probmods.flows.CouplingFlow.log_probability", lambda: C(flows.CouplingFlow(2).log_probability, x=tpts()))
+reg("probmods.flows.CouplingFlow.log_prob", lambda: C(flows.CouplingFlow(2).log_prob, x=tpts()))
 reg("probmods.flows.CouplingFlow.sample_x", lambda: C(flows.CouplingFlow(2).sample_x, num_samples=3))
 reg("probmods.flows.CouplingFlow.sample_x_each_step", lambda: C(flows.CouplingFlow(2).sample_x_each_step,
                                                                 num_samples=3))
