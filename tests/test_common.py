@@ -373,8 +373,9 @@ reg("probmods.ebm.train.TrainConfig", lambda: C(train.TrainConfig),
     kinds={"fresh_fraction": "prob", "alpha": "nonneg", "ema": "prob", "posterior_weight": "nonneg",
            "dsm_weight": "nonneg", "betas": "pair", "posterior_sigmas": "pair", "dsm_sigmas": "pair"})
 reg("probmods.ebm.train.Trainer",
-    lambda: C(train.Trainer, config=train.TrainConfig(**SMALL_CONFIG), images=imgs(8)),
+    lambda: C(train.Trainer, config=train.TrainConfig(**SMALL_CONFIG), images=imgs(8), device="cpu"),
     kinds={"config": "config"})
+reg("probmods.ebm.train.resolve_device", lambda: C(train.resolve_device, device="cpu"))
 reg("probmods.ebm.train.Trainer.step", lambda: C(small_trainer().step))
 reg("probmods.ebm.train.Trainer.state_dict", lambda: C(small_trainer().state_dict))
 reg("probmods.ebm.train.Trainer.save", lambda: C(small_trainer().save, path=TMPDIR / "saved.pt"),

@@ -211,3 +211,81 @@ def test_nearest_distance_and_report():
     rep = judge_report(judge, torch.rand(6, 1, 28, 28), threshold=0.0)
     assert set(rep) >= {"digit_fraction", "junk_fraction", "class_counts", "n_classes", "labels"}
     assert rep["class_counts"].shape == (10,) and len(rep["labels"]) == 6
+
+
+# --- devices and processes ------------------------------------------------------------
+
+
+def test_resolve_device():
+    from probmods.ebm.train import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(ValueError, match="device"):
+        resolve_device("tpu")
+    with pytest.raises(TypeError, match="device"):
+        resolve_device(3)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no GPU"):
+            resolve_device("cuda")
+
+
+def _ddp_worker(rank, world, init_file, out, steps, resume):
+    """One process of a gloo group: (resume,) train, checkpoint, report."""
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        images = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+        t = Trainer(TrainConfig(**SMALL), images=images)
+        if resume:
+            t.load(out / "ckpt.pt")
+        for _ in range(steps):
+            t.step()
+        t.save(out / "ckpt.pt")
+        flat = torch.cat([p.detach().flatten() for p in t.net.parameters()])
+        gathered = [torch.empty_like(flat) for _ in range(world)]
+        dist.all_gather(gathered, flat)
+        torch.save({"same_weights": all(torch.equal(g, gathered[0]) for g in gathered), "shard": len(t.buffer),
+                    "iteration": t.iteration, "buffer": t.buffer.clone()}, out / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def _spawn(tmp_path, world, steps, resume, tag):
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ddp_worker, args=(world, tmp_path / f"init-{tag}", tmp_path, steps, resume), nprocs=world, join=True)
+    return [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(world)]
+
+
+def test_data_parallel_training_over_two_processes_and_resume_with_any_number(tmp_path):
+    """Two gloo processes: the gradients are averaged (the weights stay identical in both), each
+    holds half the buffer, rank 0 writes the whole buffer; the checkpoint resumes in one process,
+    and a one-process checkpoint resumes in two."""
+    reports = _spawn(tmp_path, 2, steps=2, resume=False, tag="a")
+    assert all(r["same_weights"] for r in reports)
+    assert [r["shard"] for r in reports] == [SMALL["buffer_size"] // 2] * 2
+    state = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    assert state["iteration"] == 2 and len(state["buffer"]) == SMALL["buffer_size"]
+    torch.testing.assert_close(state["buffer"].float(), torch.cat([r["buffer"] for r in reports]).half().float())
+    # resume in one process: the whole buffer, and training goes on
+    one = Trainer(TrainConfig(**SMALL), images=torch.rand(32, 1, 28, 28))
+    one.load(tmp_path / "ckpt.pt")
+    assert len(one.buffer) == SMALL["buffer_size"] and one.iteration == 2
+    rec = one.step()
+    assert np.isfinite(rec["loss"]) and one.iteration == 3
+    one.save(tmp_path / "ckpt.pt")
+    # and a one-process checkpoint resumes in two processes
+    reports = _spawn(tmp_path, 2, steps=1, resume=True, tag="b")
+    assert all(r["same_weights"] for r in reports) and all(r["iteration"] == 4 for r in reports)
+
+
+def test_batch_sizes_must_split_over_the_processes(monkeypatch):
+    import probmods.ebm.train as train_module
+
+    monkeypatch.setattr(train_module, "_distributed", lambda: (0, 3))
+    with pytest.raises(ValueError, match="multiple of the number of processes"):
+        Trainer(TrainConfig(**SMALL), images=torch.rand(32, 1, 28, 28))
