@@ -141,7 +141,7 @@ assert closer["GaussiansGrid"] == "neither" and grid_se > 0.5 * abs(grid_mean)
 # * **Why one trains flows anyway.** The KDE must carry all :math:`N` points and
 #   costs :math:`O(N)` per evaluation, and its error shrinks only like
 #   :math:`N^{-4/(d+4)}` in :math:`d` dimensions, so the sample it needs for a given
-#   accuracy grows exponentially with :math:`d` :cite:p:`scott1992`; the flow compresses the data into its weights, evaluates and
-#   samples at a cost independent of :math:`N`, and scales to images
-#   :cite:p:`kingma2018`, at the price of training. Two-dimensional toys are the KDE's
-#   home ground, which is what this comparison shows.
+#   accuracy grows exponentially with :math:`d` :cite:p:`scott1992`. The flow
+#   compresses the data into its weights, evaluates and samples at a cost independent
+#   of :math:`N`, and scales to images :cite:p:`kingma2018`, at the price of training.
+#   Two-dimensional toys are the KDE's home ground, which is what this comparison shows.
