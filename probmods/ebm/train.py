@@ -198,8 +198,9 @@ class Trainer:
     -----
     In an initialised :mod:`torch.distributed` process group of ``N`` processes, this
     process holds shard ``rank`` of the replay buffer and draws ``1/N`` of every batch
-    (the batch and buffer sizes must be multiples of ``N``); :meth:`step` averages the
-    gradients over the processes, :meth:`save` gathers the shards and writes from rank 0.
+    (the batch and buffer sizes must be multiples of ``N``);
+    :meth:`~probmods.ebm.train.Trainer.step` averages the gradients over the processes,
+    :meth:`~probmods.ebm.train.Trainer.save` gathers the shards and writes from rank 0.
     With ``N = 1`` the run is exactly the single-process one.
     """
 
@@ -259,6 +260,7 @@ class Trainer:
 
     # -- one iteration ---------------------------------------------------------
     def step(self) -> dict:
+        """One training iteration (see the module notes); returns its log record (losses, energies, chains)."""
         c = self.config
         b = self._local(c.batch_size)
         n_fresh = int(self.rng.binomial(b, c.fresh_fraction))
