@@ -135,6 +135,8 @@ def downloads(session):
         session.error("the site's downloadable scripts are not the gallery's: rebuild with `nox -s docs`")
     session.install(TORCH)
     session.install(str(wheel))
+    # the version does not change between builds: without this, pip keeps a reused venv's older copy
+    session.install("--force-reinstall", "--no-deps", str(wheel))
     _run_standalone(session, scripts)
 
 

@@ -120,7 +120,8 @@ class SamplerState(NamedTuple):
     ----------
     position : torch.Tensor, shape (n, ...)
     log_prob : torch.Tensor or None, shape (n,)
-        ``None`` when the target provides only a score (enough for ULA).
+        ``None`` when the state came from the score alone: a target with only a score, or
+        unadjusted Langevin on a target that has a score (it skips the log-density).
     grad : torch.Tensor, shape (n, ...)
         :math:`\\nabla\\log p` at ``position``.
     """
@@ -142,8 +143,9 @@ class MALAInfo(NamedTuple):
     accepted : torch.Tensor of bool, shape (n,)
         Whether the chain moved to its proposal.
     log_accept_ratio : torch.Tensor, shape (n,)
-        :math:`\\log\\alpha` of the proposal (NaN for a proposal where the target is not
-        finite; such proposals are rejected).
+        :math:`\\log\\alpha` of the proposal: NaN for a proposal that diverged (not finite, or
+        beyond 1e100: the target gives it NaN) or where the target returns NaN, ``-inf`` where
+        its log-density is ``-inf``. Such proposals are rejected.
     """
 
     accepted: torch.Tensor
@@ -782,7 +784,7 @@ class StepAdaptation(NamedTuple):
     acceptance_trace: torch.Tensor
 
 
-def adapt_step_size(x0: torch.Tensor, target: Callable, eps0: float, n_warmup: int,
+def adapt_step_size(x0: torch.Tensor, target: Target, eps0: float, n_warmup: int,
                     target_accept: float = 0.574, gain: float = 1.0, decay: float = 0.6,
                     generator: torch.Generator | None = None) -> StepAdaptation:
     r"""Tune MALA's step size during a warm-up towards an acceptance rate, then freeze it.

@@ -152,7 +152,8 @@ for s, e in energies.items():
 # no copies of training digits (no nearest distance below the closest held-out digit's,
 # about 1.5; a copy lies under 1, model page).
 
-print(f"{'held-out digits':16s} {format_quality(evaluate_samples(real))}")
+held_out = evaluate_samples(real)
+print(f"{'held-out digits':16s} {format_quality(held_out)}")
 for s, q in quality.items():
     print(f"{'Langevin ' + str(s) + '/256':16s} {format_quality(q)}")
     print(f"{'':16s} class counts {q['class_counts'].tolist()}")
@@ -163,6 +164,7 @@ for ax, (s, q) in zip(axes.ravel(), quality.items(), strict=True):
 # sphinx_gallery_start_ignore
 for q in quality.values():
     assert q["nearest_min"] >= 1.0 and q["junk_fraction"] < 0.05 and q["n_classes"] >= 8
+    assert q["nearest_min"] >= held_out["nearest_min"] - 0.05  # minima against the held-out one
     assert set(np.argsort(q["class_counts"])[-2:].tolist()) == {1, 7}
 assert min(q["digit_fraction"] for q in quality.values()) >= 0.80
 assert 1.5 < quality[3]["frechet"] / quality[2]["frechet"] < 3
@@ -188,8 +190,8 @@ assert all(np.median(energies[s][-1]) < np.median(e_real) for s in energies)
 # :math:`3/256` 87% (a difference within the noise of 100 chains), with all 10 classes
 # at both and no junk; this meets the bar the project set (80%, 8 classes), at
 # :math:`2/256` only just. The nearest-digit distances (means about 4-4.5, somewhat
-# below held-out digits' 4.8; minima about 1.5, like the closest held-out digit and far
-# above a copy's) show new digits, not recalled training images. The classes are
+# below held-out digits' 4.8; minima 1.9 and 1.5, against 1.5 for the closest held-out
+# digit, and far above a copy's) show new digits, not recalled training images. The classes are
 # unbalanced: ones and sevens are the most common (class counts printed), threes and
 # eights are rare.
 #

@@ -41,9 +41,11 @@ same noise, the handout's 30 shown), and follows the acceptance of every chain o
 # with :math:`x^k` with probability :math:`\alpha`", which read literally omits the proposal
 # ratio from the first test and inverts the second; we read it as the standard
 # Metropolis-Hastings rule, accept with probability :math:`\min(1,\alpha)`, which includes
-# the proposal ratio in both cases.) The check below recomputes
-# :math:`\log\alpha` from energies alone for four proposals and locates the sampler's
-# own :math:`\log\alpha` by moving the uniform draw just below and just above it.
+# the proposal ratio in both cases.) The check below recomputes :math:`\log\alpha`
+# from the energy and its gradient alone for four proposals, compares it with the
+# sampler's own :math:`\log\alpha` (``info.log_accept_ratio`` of
+# :func:`~probmods.mcmc.mala_step`; largest difference printed), and moves the uniform
+# draw just below and just above it: the sampler accepts below and rejects above.
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -92,7 +94,7 @@ print(
     "sampler accepts with log u = log alpha - 0.1:", below.tolist(), "; with + 0.1:", above.tolist()
 )
 assert bool(below.all()) and not bool(above.any())
-assert gap < 1e-2 * log_alpha.abs().max().item() + 1e-3
+assert gap < 0.05  # float32 rounding; the +-0.1 check above needs less than 0.1
 
 # %%
 # Where :math:`\log\alpha` comes from. For the first proposal of each of the 100
@@ -215,7 +217,8 @@ assert 0.3 < float(runs[3].acceptance_rate[~never3].mean()) < 0.6
 # ----------
 #
 # *MALA cannot leave the noise.* This is the measured result, not a bug: the check above
-# confirms that the sampler's :math:`\log\alpha` equals the one computed from energies.
+# confirms that the sampler's :math:`\log\alpha` (``info.log_accept_ratio``) agrees with
+# the one computed from energies up to float32 rounding (largest difference printed).
 # Those values are around :math:`-900` to :math:`-1500` (printed) for the first proposals
 # from uniform noise at :math:`2/256`. At :math:`2/256` no proposal in 2,000 steps of 100
 # chains is accepted, so the "samples" are the starting noise (judge: 100% junk). At
@@ -227,8 +230,8 @@ assert 0.3 < float(runs[3].acceptance_rate[~never3].mean()) < 0.6
 # (the decomposition above). From uniform noise the proposal lowers the energy by about
 # :math:`5\cdot10^4` nats at :math:`2/256` and :math:`10^5` at :math:`3/256` (medians),
 # since far from the data the trained energy is very steep (uniform
-# noise has :math:`E_\theta/T` of about :math:`3.6\cdot 10^5` nats, a digit about 200: model
-# page). The log proposal ratio is almost as large and negative: the gradient changes so
+# noise has :math:`E_\theta/T` of about :math:`3.6\cdot 10^5` nats, a held-out digit about
+# 170: model page). The log proposal ratio is almost as large and negative: the gradient changes so
 # much within one step that the reverse move, from :math:`\mathbf x'` back to
 # :math:`\mathbf x`, is far less likely than the forward one. What decides acceptance is
 # the remainder, of order :math:`-10^3` at the median. At :math:`2/256` it is negative for
@@ -247,5 +250,5 @@ assert 0.3 < float(runs[3].acceptance_rate[~never3].mean()) < 0.6
 # show the same per chain: at :math:`2/256` every chain rejects throughout; at
 # :math:`3/256` the chains split into two groups (counts printed under the figures):
 # those that accept from their first steps and keep accepting, and those that never
-# accept at all, apart from a few late starters (printed).
+# accept at all, apart from the late starters (count printed).
 plt.show()

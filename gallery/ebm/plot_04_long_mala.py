@@ -16,8 +16,9 @@ approach the model's own equilibrium.
 #
 # .. task:: HW2-T10
 #
-# Both samplers share one core (:mod:`probmods.mcmc`): the final Langevin state is
-# the MALA start. Positions are kept every 500 steps and energies every step.
+# Both kernels come from :mod:`probmods.mcmc` (:func:`~probmods.mcmc.langevin`, then
+# :func:`~probmods.mcmc.mala` on the same target): the final Langevin positions are the
+# MALA start. Positions are kept every 500 steps and energies every step.
 
 import time
 
