@@ -144,9 +144,10 @@ assert closer["GaussiansGrid"] == "neither" and grid_se > 0.5 * abs(grid_mean)
 #   and the moons, 0.5 and :math:`\sqrt{0.1}\approx 0.32` for the two mixtures, and
 #   every CV bandwidth printed is smaller), so far enough out it too would be too
 #   small; but none of the 20,000 test points is far enough out to reach the tail
-#   category, for any dataset, whereas every flow has some (the ``tail`` column; one point for the circles): where
-#   no training point constrains the scale networks, the flow's density can fall off
-#   much faster than the truth, which is the failure the previous pages diagnosed.
+#   category, for any dataset, whereas every flow has some (the ``tail`` column; one
+#   point for the circles): where no training point constrains the scale networks, the
+#   flow's density can fall off much faster than the truth, which is the failure the
+#   previous pages diagnosed.
 # * **Why one trains flows anyway.** The KDE must carry all :math:`N` points and
 #   costs :math:`O(N)` per evaluation, and its error shrinks only like
 #   :math:`N^{-4/(d+4)}` in :math:`d` dimensions, so the sample it needs for a given
