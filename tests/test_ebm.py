@@ -191,6 +191,25 @@ def test_junk_images_are_valid_and_of_four_kinds():
     torch.testing.assert_close(perm[3].flatten().sort().values, digits[0].flatten().sort().values)
 
 
+
+@pytest.mark.parametrize("passes", [1, 3, 4])
+def test_junk_smoothing_has_no_border_band(passes):
+    # a constant image stays constant (zero padding darkened the border, and the stroke
+    # fragments, level sets of smoothed noise, then traced the frame); the blur keeps the mean
+    from probmods.ebm.judge import _smooth
+
+    flat = torch.full((2, 1, 28, 28), 0.7, dtype=torch.float64)
+    torch.testing.assert_close(_smooth(flat, passes), flat)
+    x = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    out = _smooth(x, passes)
+    assert out.shape == x.shape
+    assert float(out.std()) < float(x.std())
+    # interior pixels are the plain separable binomial blur
+    k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], dtype=torch.float64) / 16
+    ref = torch.nn.functional.conv2d(x, (k[:, None] * k[None, :]).view(1, 1, 5, 5))
+    if passes == 1:
+        torch.testing.assert_close(out[..., 2:-2, 2:-2], ref)
+
 def test_frechet_distance():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(4000, 3))

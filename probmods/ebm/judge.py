@@ -38,10 +38,15 @@ JUNK = 10  # label of the "not a digit" class
 
 
 def _smooth(x, passes):
-    k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
+    """``passes`` binomial (1 4 6 4 1)/16 blurs of images (B, 1, H, W), reflected at the borders.
+
+    Reflection, not zero padding: zeros would darken a band along the border, whose level
+    sets then trace the image frame (the stroke-fragment junk showed dashed frames).
+    """
+    k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], dtype=x.dtype) / 16
     for _ in range(passes):
-        x = F.conv2d(x, k.view(1, 1, 1, 5), padding=(0, 2))
-        x = F.conv2d(x, k.view(1, 1, 5, 1), padding=(2, 0))
+        x = F.conv2d(F.pad(x, (2, 2, 0, 0), mode="reflect"), k.view(1, 1, 1, 5))
+        x = F.conv2d(F.pad(x, (0, 0, 2, 2), mode="reflect"), k.view(1, 1, 5, 1))
     return x
 
 
@@ -139,8 +144,8 @@ def train_judge(images: torch.Tensor, labels: torch.Tensor, epochs: int = 15, ba
     Notes
     -----
     Measured with the defaults on the 4000 training digits (seed 0, one thread,
-    47 s): held-out top-1 accuracy 0.972, held-out digits counted (digit class at
-    p >= 0.9) 0.947, fresh junk counted as a digit 0.000.
+    47 s): held-out top-1 accuracy 0.973, held-out digits counted (digit class at
+    p >= 0.9) 0.942, fresh junk counted as a digit 0.000.
     """
     images = check_images(images, "images")
     labels = _check_labels(labels, len(images))
