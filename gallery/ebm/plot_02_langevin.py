@@ -167,6 +167,7 @@ for q in quality.values():
     assert q["nearest_min"] >= held_out["nearest_min"] - 0.05  # minima against the held-out one
     assert set(np.argsort(q["class_counts"])[-2:].tolist()) == {1, 7}
 assert min(q["digit_fraction"] for q in quality.values()) >= 0.80
+assert [round(100 * quality[s]["digit_fraction"]) for s in (2, 3)] == [81, 87]  # the discussion's numbers
 assert 1.5 < quality[3]["frechet"] / quality[2]["frechet"] < 3
 assert np.median(energies[3][-1]) < np.median(energies[2][-1])
 assert all(np.median(energies[s][-1]) < np.median(e_real) for s in energies)
@@ -186,7 +187,7 @@ assert all(np.median(energies[s][-1]) < np.median(e_real) for s in energies)
 # :math:`2/256` and about 100 at :math:`3/256` (printed); then it keeps creeping down
 # while the strokes sharpen.
 #
-# *Judged.* At :math:`2/256` the judge counts 80% of the 100 samples as digits, at
+# *Judged.* At :math:`2/256` the judge counts 81% of the 100 samples as digits, at
 # :math:`3/256` 87% (a difference within the noise of 100 chains), with all 10 classes
 # at both and no junk; this meets the bar the project set (80%, 8 classes), at
 # :math:`2/256` only just. The nearest-digit distances (means about 4-4.5, somewhat
