@@ -263,6 +263,16 @@ def check_callable(value, name: str, optional: bool = False):
     return value
 
 
+def check_instance(value, name: str, types, what: str):
+    """Return ``value`` after checking it is an instance of ``types``; ``what`` names the expected type.
+
+    The one isinstance check of the package: ``TypeError: {name} must be {what}, got {type}``.
+    """
+    if not isinstance(value, types):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+    return value
+
+
 def check_container(value, name: str, types=(list, tuple), nonempty: bool = True, what: str | None = None):
     """Return ``value`` after checking it is one of ``types`` (and not empty, unless allowed)."""
     if what is None:

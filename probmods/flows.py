@@ -41,6 +41,7 @@ from ._checks import (
     as_tensor,
     check_choice,
     check_container,
+    check_instance,
     check_int,
     check_positive,
     check_positive_int,
@@ -74,17 +75,16 @@ def _check_batch(x, name: str, module=None, finite: bool = False) -> torch.Tenso
 
 
 def _check_flow(model, name="model"):
-    if not isinstance(model, nn.Module) or not hasattr(model, "log_probability"):
-        raise TypeError(f"{name} must be a CouplingFlow (a module with log_probability), got {type(model).__name__}")
-    return model
+    what = "a CouplingFlow (a module with log_probability)"
+    if not hasattr(model, "log_probability"):
+        raise TypeError(f"{name} must be {what}, got {type(model).__name__}")
+    return check_instance(model, name, nn.Module, what)
 
 
 def _check_grid(grid, name="grid"):
     from .grids import Grid2D
 
-    if not isinstance(grid, Grid2D):
-        raise TypeError(f"{name} must be a Grid2D, got {type(grid).__name__}")
-    return grid
+    return check_instance(grid, name, Grid2D, "a Grid2D")
 
 
 def _mlp() -> nn.Sequential:
@@ -476,8 +476,7 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
         and the per-epoch mean training and validation losses (lists of float).
         ``best_epoch`` and ``min_valid_loss`` are attributes.
     """
-    if not isinstance(model, nn.Module) or not hasattr(model, "log_probability"):
-        raise TypeError(f"model must be a CouplingFlow (a module with log_probability), got {type(model).__name__}")
+    model = _check_flow(model)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     lr = check_positive(lr, "lr", low=0)  # any positive learning rate, up to 1e100

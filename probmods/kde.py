@@ -49,7 +49,16 @@ from scipy.optimize import minimize_scalar
 from scipy.spatial import cKDTree
 from scipy.special import logsumexp
 
-from ._checks import as_array, as_points, check_flag, check_positive, check_positive_int, check_real, check_seed
+from ._checks import (
+    as_array,
+    as_points,
+    check_flag,
+    check_instance,
+    check_positive,
+    check_positive_int,
+    check_real,
+    check_seed,
+)
 from .grids import Grid2D
 
 __all__ = [
@@ -500,8 +509,7 @@ def _bandwidths(h, name):
 
 
 def _grid_pair(f_true, f_hat, grid):
-    if not isinstance(grid, Grid2D):
-        raise TypeError(f"grid must be a Grid2D, got {type(grid).__name__}")
+    check_instance(grid, "grid", Grid2D, "a Grid2D")
     out = []
     for name, f in (("f_true", f_true), ("f_hat", f_hat)):
         a = as_array(f, name, finite=False, max_abs=None)

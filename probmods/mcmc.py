@@ -62,6 +62,7 @@ from ._checks import (
     as_tensor,
     check_callable,
     check_generator,
+    check_instance,
     check_positive,
     check_positive_int,
     check_seed,
@@ -367,8 +368,7 @@ def _check_position(x, name="x0"):
 
 
 def _check_target(target, name="target"):
-    if not isinstance(target, Target):
-        raise TypeError(f"{name} must be a Target (from target_from), got {type(target).__name__}")
+    check_instance(target, name, Target, "a Target (from target_from)")
     if target.log_prob_and_score is None and target.score is None:
         raise ValueError(f"{name} must have log_prob_and_score, score or both")
     for field in target._fields:
@@ -386,15 +386,11 @@ def _ula_eval(target, x):
 
 
 def _check_kernel(kernel, name="kernel"):
-    if not isinstance(kernel, Kernel):
-        raise TypeError(f"{name} must be a Kernel (from langevin or mala), got {type(kernel).__name__}")
-    return kernel
+    return check_instance(kernel, name, Kernel, "a Kernel (from langevin or mala)")
 
 
 def _check_state(state, name="state"):
-    if not isinstance(state, SamplerState):
-        raise TypeError(f"{name} must be a SamplerState (from init_state), got {type(state).__name__}")
-    return state
+    return check_instance(state, name, SamplerState, "a SamplerState (from init_state)")
 
 
 def _check_draws(value, name, shape, dtype, finite=True):

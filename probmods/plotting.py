@@ -17,6 +17,7 @@ from ._checks import (
     as_points,
     check_axes,
     check_container,
+    check_instance,
     check_int,
     check_limits,
     check_positive,
@@ -153,8 +154,7 @@ def density_image(ax, grid: Grid2D, values, vmin=None, vmax=None, cmap: str = "v
     matplotlib.image.AxesImage
     """
     check_axes(ax)
-    if not isinstance(grid, Grid2D):
-        raise TypeError(f"grid must be a Grid2D, got {type(grid).__name__}")
+    check_instance(grid, "grid", Grid2D, "a Grid2D")
     img = grid.reshape(as_array(values, "values", finite=False, max_abs=None))
     vmin, vmax = _check_clim(vmin, "vmin"), _check_clim(vmax, "vmax")
     im = ax.imshow(
@@ -249,10 +249,8 @@ def shared_colorbar(fig, mappable, axes, label: str = "density"):
     from matplotlib.cm import ScalarMappable
     from matplotlib.figure import Figure
 
-    if not isinstance(fig, Figure):
-        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
-    if not isinstance(mappable, ScalarMappable):
-        raise TypeError(f"mappable must be what was drawn (an image or a collection), got {type(mappable).__name__}")
+    check_instance(fig, "fig", Figure, "a matplotlib Figure")
+    check_instance(mappable, "mappable", ScalarMappable, "what was drawn (an image or a collection)")
     if isinstance(axes, (str, bytes, dict)) or not hasattr(axes, "__len__"):
         raise TypeError(f"axes must be a list or array of Axes, got {type(axes).__name__}")
     if len(np.ravel(axes)) == 0:
@@ -336,8 +334,7 @@ def animate_images(grid: Grid2D, images, titles=None, vmin=None, vmax=None, inte
     -------
     matplotlib.animation.FuncAnimation
     """
-    if not isinstance(grid, Grid2D):
-        raise TypeError(f"grid must be a Grid2D, got {type(grid).__name__}")
+    check_instance(grid, "grid", Grid2D, "a Grid2D")
     imgs = [grid.reshape(as_array(im, f"images[{i}]", finite=False, max_abs=None))
             for i, im in enumerate(_check_sequence(images, "images", "a list of images"))]
     if not imgs:

@@ -30,6 +30,7 @@ from ._checks import (
     check_callable,
     check_choice,
     check_generator,
+    check_instance,
     check_positive,
     check_positive_int,
     module_dtype,
@@ -314,9 +315,7 @@ def tweedie_denoise(score, samples, sigma: float) -> torch.Tensor:
 
 
 def _check_net(net, name):
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"{name} must be a torch.nn.Module (its parameters are trained), got {type(net).__name__}")
-    return net
+    return check_instance(net, name, nn.Module, "a torch.nn.Module (its parameters are trained)")
 
 
 def _check_teacher(teacher):

@@ -178,8 +178,8 @@ for sigma in sigmas:
 s50 = sigmas[0]
 assert table[s50, "one perceptual sample"][0] < table[s50, "noisy input"][0] + 0.1
 # sphinx_gallery_start_ignore
-right = [[round(100 * table[sg, k][3]) for k in ("MMSE (mean of 10)", "Gaussian filter", "Wiener filter")]
-         for sg in sigmas]
+rows = ("MMSE (mean of 10)", "Gaussian filter", "Wiener filter")
+right = [[round(100 * table[sg, k][3]) for k in rows] for sg in sigmas]
 assert right == [[73, 87, 90], [67, 70, 67]]  # the discussion's right-digit counts
 # sphinx_gallery_end_ignore
 

@@ -81,7 +81,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import as_tensor, check_container, check_positive_int, module_dtype
+from .._checks import as_tensor, check_container, check_instance, check_positive_int, module_dtype
 from .model import SamplerEnergy, check_images
 
 __all__ = ["ENV_VAR", "ResNet", "CourseEnergy", "infer_architecture", "load_course_energy", "load_energy"]
@@ -473,9 +473,7 @@ class CourseEnergy(SamplerEnergy):
 
     def __init__(self, energy_net: nn.Module):
         nn.Module.__init__(self)
-        if not isinstance(energy_net, nn.Module):
-            raise TypeError(f"energy_net must be a torch.nn.Module, got {type(energy_net).__name__}")
-        self.energy_net = energy_net
+        self.energy_net = check_instance(energy_net, "energy_net", nn.Module, "a torch.nn.Module")
         self.temperature = 1.0
         self.range_scale = math.inf
 
