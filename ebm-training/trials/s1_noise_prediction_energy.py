@@ -6,8 +6,8 @@ With x~ = x + sigma n, sigma log-uniform in [sigma_min, sigma_max], the loss is
 
     < || sigma_min * grad E(x~) - n ||^2 > / D,
 
-so -grad E is the noise predictor divided by sigma_min: at the noise level sigma it is the score of the data
-smoothed at sigma times sigma / sigma_min, which pulls a chain in (towards the data smoothed at sigma_min)
+so grad E is the noise predictor divided by sigma_min, and -grad E at the noise level sigma is the score of
+the data smoothed at sigma times sigma / sigma_min, which pulls a chain in (towards the data smoothed at sigma_min)
 instead of the neutral pull of the plain mixture of smoothed densities. No contrastive term, T = 1, no
 pixel-range term. Resumes from OUT/state.pt; snapshots OUT/w-NNNNNN.pt. See ebm-training/README.md.
 """

@@ -168,6 +168,9 @@ for q in quality.values():
     assert set(np.argsort(q["class_counts"])[-2:].tolist()) == {1, 7}
 assert min(q["digit_fraction"] for q in quality.values()) >= 0.80
 assert [round(100 * q["digit_fraction"]) for q in quality.values()] == [81, 87]  # the discussion
+for q in quality.values():  # "threes and eights are rare"
+    assert set(np.argsort(q["class_counts"], kind="stable")[:2].tolist()) == {3, 8}
+assert quality[3]["class_counts"][[1, 7]].sum() > quality[2]["class_counts"][[1, 7]].sum()
 assert 1.5 < quality[3]["frechet"] / quality[2]["frechet"] < 3
 assert np.median(energies[3][-1]) < np.median(energies[2][-1])
 assert all(np.median(energies[s][-1]) < np.median(e_real) for s in energies)
@@ -190,7 +193,8 @@ assert all(np.median(energies[s][-1]) < np.median(e_real) for s in energies)
 # *Judged.* At :math:`2/256` the judge counts 81% of the 100 samples as digits, at
 # :math:`3/256` 87% (a difference within the noise of 100 chains), with all 10 classes
 # at both and no junk; this meets the bar the project set (80%, 8 classes), at
-# :math:`2/256` only just. The nearest-digit distances (means about 4-4.5, somewhat
+# :math:`2/256` only just: on 100 other chains (seed 1000) the same judge counts 78%
+# (model page). The nearest-digit distances (means about 4-4.5, somewhat
 # below held-out digits' 4.8; minima 1.9 and 1.5, against 1.5 for the closest held-out
 # digit, and far above a copy's) show new digits, not recalled training images. The classes are
 # unbalanced: ones and sevens are the most common (class counts printed), threes and

@@ -135,6 +135,7 @@ q0, q_end = quality[0], quality[20_000]
 assert 0.4 < float(rate.mean()) < 0.6 and float(rate.min()) > 0.4
 assert q_end["digit_fraction"] >= 0.95 > q0["digit_fraction"]
 assert [round(100 * q["digit_fraction"]) for q in (q0, q_end)] == [73, 100]  # the prose
+assert 0.4 < q_end["class_counts"][1] / q_end["class_counts"].sum() < 0.6  # "about half"
 assert q_end["n_classes"] < q0["n_classes"] and q_end["frechet"] > 3 * q0["frechet"]
 assert q_end["nearest_mean"] < q0["nearest_mean"] and int(np.argmax(q_end["class_counts"])) == 1
 assert 0.7 < float(moved.median() / other.median()) < 1.1

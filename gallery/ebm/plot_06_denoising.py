@@ -152,9 +152,11 @@ print(
     f"for scale: the Frechet distance of 30 random real held-out digits varies as "
     f"{np.mean(fd_real):.0f} +- {np.std(fd_real, ddof=1):.0f} (20 draws)"
 )
+# sphinx_gallery_start_ignore
 for sigma in sigmas:  # one sample vs the mean: within the spread of the measure itself
     gap = table[sigma, "one perceptual sample"][4] - table[sigma, "MMSE (mean of 10)"][4]
-    assert abs(gap) < 2 * np.std(fd_real, ddof=1)
+    assert abs(gap) < np.std(fd_real, ddof=1)
+# sphinx_gallery_end_ignore
 
 # %%
 # How calibrated are the samples? For exact posterior samples, one sample misses the truth
@@ -174,13 +176,17 @@ for sigma in sigmas:
         f"(1.82 if calibrated); mean variance of the 10 samples {float(xs.var(0).mean()):.4f}, "
         f"MSE of their mean {mse_mean:.4f}"
     )
-    assert mse_one / mse_mean < 1.4 and 3 * float(xs.var(0).mean()) < mse_mean  # overconfident
+# sphinx_gallery_start_ignore
+for sigma in sigmas:  # overconfident: the discussion's reading of the two printed lines
+    xs = runs[sigma].clamp(0, 1)
+    assert calibration[sigma] < 1.4
+    assert 3 * float(xs.var(0).mean()) < float(((xs.mean(0) - clean) ** 2).mean())
 s50 = sigmas[0]
 assert table[s50, "one perceptual sample"][0] < table[s50, "noisy input"][0] + 0.1
-# sphinx_gallery_start_ignore
 rows = ("MMSE (mean of 10)", "Gaussian filter", "Wiener filter")
 right = [[round(100 * table[sg, k][3]) for k in rows] for sg in sigmas]
 assert right == [[73, 87, 90], [67, 70, 67]]  # the discussion's right-digit counts
+assert round(100 * table[s50, "noisy input"][3]) == 70
 # sphinx_gallery_end_ignore
 
 # %%
@@ -260,8 +266,10 @@ for sigma in sigmas:
             f"digit pixels "
             f"{err[~bg].sum() / err.size:.4f}; mean background value {est[bg].mean():.3f}"
         )
+        # sphinx_gallery_start_ignore
         if name == "MMSE":
             assert err[~bg].sum() / err.sum() > 0.75  # "most of the error is on the digit"
+        # sphinx_gallery_end_ignore
 
 # %%
 # Discussion
@@ -301,13 +309,15 @@ for sigma in sigmas:
 #
 # *Why.* The error split says where PSNR is lost: 83-85% of the MMSE's squared error is
 # on the digit's own pixels, not in the background. The chains redraw the strokes, with
-# shapes the model prefers, rather than leaving noisy speckle; the outputs are recognised
-# as the *right* digit no more often than the filters' (MMSE 73% against 87% and 90% at
-# :math:`50/256`, 67% against 70% and 67% at :math:`100/256`, of 30 digits, so a
-# difference of a few digits). The previous page's balance of nats predicts the
-# drift at :math:`100/256`, where the prior's preference between neighbouring digits
-# exceeds the likelihood's cost of switching; at :math:`50/256` the likelihood's cost is
-# larger, and the loss there comes with the overconfidence above.
+# shapes the model prefers, rather than leaving noisy speckle. The outputs are recognised
+# as the *right* digit less often than the filters' at :math:`50/256` (MMSE 73% against
+# 87% and 90%, that is 22 against 26 and 27 of 30 digits; the noisy input itself gets 70%)
+# and about as often at :math:`100/256` (67% against 70% and 67%). The previous page's
+# balance of nats allows a switch to a neighbouring digit at :math:`100/256`, where the
+# prior's preference exceeds the likelihood's cost of switching, but no such drift shows
+# here beyond the filters' own errors. The shortfall is at :math:`50/256`, where the
+# likelihood's cost is larger, so it is not that switch: it comes with the redrawn
+# strokes and the overconfidence above.
 #
 # A flatter prior would keep more of the observation. During the model's development,
 # on 30 other held-out digits (measured then, not recomputed here), dividing the energy
