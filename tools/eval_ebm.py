@@ -109,6 +109,22 @@ def denoise_gates(energy, held_out, n_samples=10):
 
 
 
+def judge_prior(energy, judge, images, tr, te, noise=2, chains=100):
+    """100 chains from U[0,1] (seed 1000), K = 2000 at noise/256, judged: (final chains, report line)."""
+    g = torch.Generator().manual_seed(1000)  # not the chapter's seeds: its pages confirm independently
+    x0 = torch.rand(chains, 1, 28, 28, generator=g)
+    t0 = time.time()
+    kernel = langevin(target_from(energy=energy), eps_from_noise(noise / 256))
+    x = sample(x0, kernel, 2000, generator=g).state.position
+    q = sample_quality(x, judge, images[tr], images[te])
+    counts = q["class_counts"].tolist()
+    share = max(counts) / max(1, sum(counts))
+    line = (f"digits {q['digit_fraction']:.2f} junk {q['junk_fraction']:.2f} classes {q['n_classes']} {counts} "
+            f"max share {share:.2f} near {q['nearest_mean']:.2f} (min {q['nearest_min']:.2f}) "
+            f"FD {q['frechet']:.0f} px [{x.min():.2f},{x.max():.2f}] {time.time() - t0:.0f}s")
+    return x, line
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("specs", nargs="+")
@@ -134,19 +150,8 @@ def main():
         energy = SamplerEnergy(net, cfg.temperature * args.temperature_scale, cfg.range_scale)
         print(f"{spec}: T = {cfg.temperature:.3e} x {args.temperature_scale} (eps / T = {cfg.eps_over_t})")
         for s in (2, 3) if args.both else (2,):
-            g = torch.Generator().manual_seed(1000)  # not the chapter's seeds: its pages confirm independently
-            x0 = torch.rand(args.chains, 1, 28, 28, generator=g)
-            t0 = time.time()
-            kernel = langevin(target_from(energy=energy), eps_from_noise(s / 256))
-            x = sample(x0, kernel, 2000, generator=g).state.position
-            q = sample_quality(x, judge, images[tr], images[te])
-            counts = q["class_counts"].tolist()
-            share = max(counts) / max(1, sum(counts))
-            print(f"{spec} {s}/256: digits {q['digit_fraction']:.2f} junk {q['junk_fraction']:.2f} "
-                  f"classes {q['n_classes']} {q['class_counts'].tolist()} "
-                  f"max share {share:.2f} near {q['nearest_mean']:.2f} "
-                  f"(min {q['nearest_min']:.2f}) FD {q['frechet']:.0f} px [{x.min():.2f},{x.max():.2f}] "
-                  f"{time.time() - t0:.0f}s", flush=True)
+            x, line = judge_prior(energy, judge, images, tr, te, noise=s, chains=args.chains)
+            print(f"{spec} {s}/256: {line}", flush=True)
             if args.denoise and s == 2:
                 denoise_report(energy, images, te)
             if args.gates and s == 2:

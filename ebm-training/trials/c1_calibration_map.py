@@ -9,7 +9,6 @@ density, one temperature. The same prior chains and tuning digits as ``tools/eva
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -17,12 +16,11 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from eval_ebm import denoise_gates  # noqa: E402
+from eval_ebm import denoise_gates, judge_prior  # noqa: E402
 
 from probmods.ebm import load_pretrained  # noqa: E402
 from probmods.ebm.data import load_digits, train_test_split  # noqa: E402
-from probmods.ebm.judge import JudgeCNN, sample_quality  # noqa: E402
-from probmods.mcmc import eps_from_noise, langevin, sample, target_from  # noqa: E402
+from probmods.ebm.judge import JudgeCNN  # noqa: E402
 
 
 class Calibrated(nn.Module):
@@ -51,18 +49,10 @@ def main():
     base = load_pretrained()
     for c in args.configs:
         energy = Calibrated(base, *map(float, c.split(",")))
-        g = torch.Generator().manual_seed(1000)
-        x0 = torch.rand(100, 1, 28, 28, generator=g)
-        t0 = time.time()
-        x = sample(x0, langevin(target_from(energy=energy), eps_from_noise(2 / 256)), 2000, generator=g).state.position
-        q = sample_quality(x, judge, images[tr], images[te])
-        counts = q["class_counts"].tolist()
+        x, line = judge_prior(energy, judge, images, tr, te)
         with torch.no_grad():
             ef = base.energy_net(x)
-        print(f"{c}: digits {q['digit_fraction']:.2f} junk {q['junk_fraction']:.2f} classes {q['n_classes']} "
-              f"{counts} max share {max(counts) / max(1, sum(counts)):.2f} near {q['nearest_mean']:.2f} "
-              f"(min {q['nearest_min']:.2f}) FD {q['frechet']:.0f} E_theta {ef.mean():.4f} "
-              f"px [{x.min():.2f},{x.max():.2f}] {time.time() - t0:.0f}s", flush=True)
+        print(f"{c}: {line} E_theta {ef.mean():.4f}", flush=True)
         if args.gates:
             denoise_gates(energy, te)
 
