@@ -16,13 +16,15 @@ posterior; a model passes only at scale 1).
 """
 
 import argparse
+import functools
 import time
 from dataclasses import asdict
 
 import torch
 
+from probmods.ebm import load_judge
 from probmods.ebm.data import load_digits, train_test_split
-from probmods.ebm.judge import JudgeCNN, sample_quality
+from probmods.ebm.judge import sample_quality
 from probmods.ebm.model import EnergyCNN, SamplerEnergy
 from probmods.ebm.train import TrainConfig
 from probmods.mcmc import eps_from_noise, langevin, sample, target_from
@@ -77,8 +79,10 @@ def tuning_sets(held_out):
     return images[tune], images[filt]
 
 
-def denoise_gates(energy, held_out, n_samples=10):
+def denoise_gates(energy, held_out=None, n_samples=10):
     """Gate 1 and 2 numbers on the tuning digits (see the module docstring)."""
+    if held_out is None:
+        held_out = judging_data()[3]
 
     from probmods.ebm.denoise import (
         add_noise,
@@ -109,8 +113,17 @@ def denoise_gates(energy, held_out, n_samples=10):
 
 
 
-def judge_prior(energy, judge, images, tr, te, noise=2, chains=100):
+@functools.cache
+def judging_data():
+    """(the shipped judge, all digits, training indices, held-out indices), loaded once."""
+    images, labels = load_digits()
+    tr, te = train_test_split(labels)
+    return load_judge(), images, tr, te
+
+
+def judge_prior(energy, noise=2, chains=100):
     """100 chains from U[0,1] (seed 1000), K = 2000 at noise/256, judged: (final chains, report line)."""
+    judge, images, tr, te = judging_data()
     g = torch.Generator().manual_seed(1000)  # not the chapter's seeds: its pages confirm independently
     x0 = torch.rand(chains, 1, 28, 28, generator=g)
     t0 = time.time()
@@ -137,11 +150,7 @@ def main():
                    help="also denoise 100 held-out digits outside the 30 of the chapter (sigma = 50/256, K = 2000)")
     args = p.parse_args()
     torch.set_num_threads(1)
-    images, labels = load_digits()
-    tr, te = train_test_split(labels)
-    judge = JudgeCNN()
-    judge.load_state_dict(torch.load("probmods/ebm/weights/judge.pt", weights_only=True))
-    judge.eval().requires_grad_(False)
+    _, images, _, te = judging_data()
     for spec in args.specs:
         weights, cfg = load_state(spec)
         net = EnergyCNN(cfg.width)
@@ -150,7 +159,7 @@ def main():
         energy = SamplerEnergy(net, cfg.temperature * args.temperature_scale, cfg.range_scale)
         print(f"{spec}: T = {cfg.temperature:.3e} x {args.temperature_scale} (eps / T = {cfg.eps_over_t})")
         for s in (2, 3) if args.both else (2,):
-            x, line = judge_prior(energy, judge, images, tr, te, noise=s, chains=args.chains)
+            x, line = judge_prior(energy, noise=s, chains=args.chains)
             print(f"{spec} {s}/256: {line}", flush=True)
             if args.denoise and s == 2:
                 denoise_report(energy, images, te)

@@ -19,8 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 from eval_ebm import denoise_gates, judge_prior  # noqa: E402
 
 from probmods.ebm import load_pretrained  # noqa: E402
-from probmods.ebm.data import load_digits, train_test_split  # noqa: E402
-from probmods.ebm.judge import JudgeCNN  # noqa: E402
 
 
 class Calibrated(nn.Module):
@@ -41,20 +39,15 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    images, labels = load_digits()
-    tr, te = train_test_split(labels)
-    judge = JudgeCNN()
-    judge.load_state_dict(torch.load("probmods/ebm/weights/judge.pt", weights_only=True))
-    judge.eval().requires_grad_(False)
     base = load_pretrained()
     for c in args.configs:
         energy = Calibrated(base, *map(float, c.split(",")))
-        x, line = judge_prior(energy, judge, images, tr, te)
+        x, line = judge_prior(energy)
         with torch.no_grad():
             ef = base.energy_net(x)
         print(f"{c}: {line} E_theta {ef.mean():.4f}", flush=True)
         if args.gates:
-            denoise_gates(energy, te)
+            denoise_gates(energy)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 from eval_ebm import denoise_gates, judge_prior  # noqa: E402
 
-from probmods.ebm.data import load_digits, train_test_split  # noqa: E402
-from probmods.ebm.judge import JudgeCNN  # noqa: E402
 from probmods.ebm.model import EnergyCNN  # noqa: E402
 
 
@@ -36,22 +34,17 @@ def main():
     p.add_argument("--save", default=None)
     a = p.parse_args()
     torch.set_num_threads(2)
-    images, labels = load_digits()
-    tr, te = train_test_split(labels)
-    judge = JudgeCNN()
-    judge.load_state_dict(torch.load("probmods/ebm/weights/judge.pt", weights_only=True))
-    judge.eval().requires_grad_(False)
     for f in a.files:
         s = torch.load(f, weights_only=True)
         net = EnergyCNN(s["width"])
         net.load_state_dict(s["ema"])
         energy = Plain(net.eval().requires_grad_(False))
-        x, line = judge_prior(energy, judge, images, tr, te)
+        x, line = judge_prior(energy)
         print(f"{f} it {s['it']}: {line}", flush=True)
         if a.save:
             torch.save(x, a.save)
         if a.gates:
-            denoise_gates(energy, te)
+            denoise_gates(energy)
 
 
 if __name__ == "__main__":
