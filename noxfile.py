@@ -156,6 +156,7 @@ def _run_standalone(session, scripts) -> None:
     python = str(Path(session.bin) / "python")
     one_thread = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     env = {**os.environ, **ENV, **one_thread, "TQDM_DISABLE": "1"}
+    env.pop("PROBMODS_CACHE_DIR", None)  # as a reader runs them: every result computed by the script
 
     def run(script):
         t0 = time.perf_counter()

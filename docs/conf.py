@@ -12,6 +12,10 @@ from sphinx_gallery.sorting import ExplicitOrder
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE / "_ext"))
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Pages that repeat an earlier page's deterministic work (a reader may download either alone)
+# load its result instead during the build: probmods._cache. The folder goes with _build, so
+# `nox -s docs -- fresh` computes everything again.
+os.environ.setdefault("PROBMODS_CACHE_DIR", str(HERE / "_build" / "cache"))
 
 import probmods  # noqa: E402
 

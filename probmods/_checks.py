@@ -582,7 +582,18 @@ def as_tensor(x, name: str, trailing: tuple | None = None, ndim: int | None = No
     if x.ndim == 0 or (x.shape[0] < 1 and not allow_empty):
         raise ValueError(f"{name} must hold at least one item {what}, got shape {tuple(x.shape)}")
     if finite and x.numel():
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
-        _check_magnitude(float(x.detach().abs().max()), name, max_abs)
+        check_finite_tensor(x, name, max_abs)
     return x
+
+
+def check_finite_tensor(x, name: str, max_abs: float | None = MAX_ABS) -> None:
+    """Refuse a tensor with NaN, infinity or an entry beyond ``max_abs``, with one reduction.
+
+    ``abs().max()`` is NaN when an entry is NaN (torch's ``max`` propagates it) and
+    infinite when one is infinite, so a single pass over the data (one synchronisation)
+    decides all three; samplers call this at every step.
+    """
+    biggest = float(x.detach().abs().max())
+    if not math.isfinite(biggest):
+        raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
+    _check_magnitude(biggest, name, max_abs)

@@ -37,6 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import _flow_engine
+from ._cache import memoize
 from ._checks import (
     as_tensor,
     check_choice,
@@ -587,7 +588,8 @@ class FlowFit:
     data : numpy.ndarray, shape (N, 2)
         The training set (before the 90/10 split).
     seconds : float
-        Wall-clock training time.
+        Wall-clock training time (in the docs build, of the page that trained the flow
+        first: later pages load the same fit, see ``probmods._cache``).
     test_nll : float
         Mean negative log-likelihood of ``num_test`` fresh samples of the same
         generator (a different seed from the training data).
@@ -618,6 +620,30 @@ class FlowFit:
                 f"epochs={len(self.train_losses)}, test NLL={self.test_nll:.3f}, KL={self.kl:.3f})")
 
 
+_FIT_ARRAYS = ("data", "log_ratio")
+
+
+def _encode_fit(fit: FlowFit) -> dict:
+    """A :class:`FlowFit` as plain data for the build cache (``probmods._cache``)."""
+    out = {k: v for k, v in vars(fit).items() if k != "model" and k not in _FIT_ARRAYS}
+    out.update({k: torch.from_numpy(np.asarray(getattr(fit, k))) for k in _FIT_ARRAYS})
+    model = fit.model
+    out["model"] = {"num_layers": model.num_layers, "scale_bound": model.scale_bound,
+                    "training": model.training, "state": model.state_dict()}
+    return out
+
+
+def _decode_fit(payload: dict) -> FlowFit:
+    fields = dict(payload)
+    spec = fields.pop("model")
+    model = CouplingFlow(spec["num_layers"], scale_bound=spec["scale_bound"])
+    model.load_state_dict(spec["state"])
+    model.train(spec["training"])
+    fields.update({k: fields[k].numpy() for k in _FIT_ARRAYS})
+    return FlowFit(model=model, **fields)
+
+
+@memoize(_encode_fit, _decode_fit, ignore=("progress",), torch_rng=True)
 def fit_toy_flow(dist_type: str, num_samples: int = 1500, num_layers: int = 4, epochs: int = 500,
                  num_gaussians: int = 5, torch_seed: int = 8, num_test: int = 20_000, test_seed: int = 1,
                  progress: bool = True, scale_bound: float | None = None) -> FlowFit:
@@ -651,6 +677,11 @@ def fit_toy_flow(dist_type: str, num_samples: int = 1500, num_layers: int = 4, e
     Returns
     -------
     FlowFit
+
+    Notes
+    -----
+    Deterministic given its arguments, so the docs build computes each fit once and
+    later pages load it (``probmods._cache``, active only under ``PROBMODS_CACHE_DIR``).
     """
     import time
 

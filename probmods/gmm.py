@@ -30,7 +30,7 @@ import math
 import numpy as np
 import torch
 
-from ._checks import MAX_ABS, as_points, check_generator, check_positive, check_positive_int, check_weights
+from ._checks import as_points, check_finite_tensor, check_generator, check_positive, check_positive_int, check_weights
 
 __all__ = ["IsotropicGMM", "ring_gmm", "GMMDist", "mode_weights"]
 
@@ -45,10 +45,8 @@ def _points(x, name="samples", dim=2):
         raise ValueError(f"{name} must have shape (n, {dim}), got {tuple(x.shape)}")
     if not torch.is_floating_point(x):
         raise TypeError(f"{name} must be floating point, got dtype {x.dtype}")
-    if x.numel() and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
-    if x.numel() and float(x.detach().abs().max()) > MAX_ABS:
-        raise ValueError(f"{name} must have coordinates within +-{MAX_ABS:g}")
+    if x.numel():
+        check_finite_tensor(x, name)
     return x
 
 

@@ -49,6 +49,7 @@ from scipy.optimize import minimize_scalar
 from scipy.spatial import cKDTree
 from scipy.special import logsumexp
 
+from ._cache import memoize
 from ._checks import (
     as_array,
     as_points,
@@ -454,6 +455,19 @@ class CVResult:
     scores: np.ndarray
 
 
+def _encode_cv(res: CVResult) -> dict:
+    """A :class:`CVResult` as plain data for the build cache (``probmods._cache``)."""
+    import torch
+
+    return {"h": res.h, "score": res.score, "hs": torch.from_numpy(res.hs), "scores": torch.from_numpy(res.scores)}
+
+
+def _decode_cv(payload: dict) -> CVResult:
+    return CVResult(h=payload["h"], score=payload["score"], hs=payload["hs"].numpy(),
+                    scores=payload["scores"].numpy())
+
+
+@memoize(_encode_cv, _decode_cv)
 def cv_bandwidth(samples, hs=None, xtol: float = 1e-3) -> CVResult:
     """Choose ``h`` for ``H = hI`` by leave-one-out likelihood cross-validation.
 
@@ -474,6 +488,11 @@ def cv_bandwidth(samples, hs=None, xtol: float = 1e-3) -> CVResult:
     Returns
     -------
     CVResult
+
+    Notes
+    -----
+    Deterministic, so the docs build runs it once per data set and later pages load
+    the result (``probmods._cache``, active only under ``PROBMODS_CACHE_DIR``).
     """
     X = as_points(samples, "samples", dim=None)
     if hs is None:

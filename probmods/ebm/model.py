@@ -66,7 +66,11 @@ class EnergyCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Energies of images ``x`` of shape (B, 1, 28, 28) (float; cast to the network's dtype), shape (B,)."""
-        return self.net(check_images(x, "x", self)).squeeze(-1)
+        return self._energy(check_images(x, "x", self))
+
+    def _energy(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` on images already checked."""
+        return self.net(x).squeeze(-1)
 
 
 class SamplerEnergy(nn.Module):
@@ -98,4 +102,7 @@ class SamplerEnergy(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = check_images(x, "x", self.energy_net)
-        return self.energy_net(x) / self.temperature + self._range(x)
+        # an EnergyCNN would check the images again, at every step of a sampler
+        net = self.energy_net
+        e = net._energy(x) if isinstance(net, EnergyCNN) else net(x)
+        return e / self.temperature + self._range(x)
