@@ -35,7 +35,7 @@ def _time(fn, repeat=3):
 def run(n_chains=1000, n_steps=2000):
     torch.set_num_threads(1)
     ring = ring_gmm()
-    target = target_from(score=ring.score, log_prob=ring.log_prob)
+    target = target_from(score=ring.score, log_prob_and_score=ring.log_prob_and_score)
     x0 = torch.rand(n_chains, 2) * 6 - 3
     eps = eps_from_noise(10 / 256)
     xs = torch.randn(n_chains, 2)

@@ -124,6 +124,23 @@ class IsotropicGMM:
         mu = self.means.to(x.dtype)
         return (r @ mu - x) / s**2
 
+    def log_prob_and_score(self, samples: torch.Tensor, sigma: float | None = None):
+        """:meth:`log_prob` and :meth:`score` together, from one evaluation of the components.
+
+        The same numbers as the two calls, at about half their cost: what a MALA step
+        needs (:func:`probmods.mcmc.target_from` with ``log_prob_and_score``).
+
+        Returns
+        -------
+        log_prob : torch.Tensor, shape (n,)
+        score : torch.Tensor, shape (n, d)
+        """
+        x = _points(samples, dim=self.dim)
+        s = self._sigma(sigma)
+        log_comp = self._log_comp(x, s)
+        r = torch.softmax(log_comp, dim=1)
+        return torch.logsumexp(log_comp, dim=1), (r @ self.means.to(x.dtype) - x) / s**2
+
     def responsibilities(self, samples: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
         """Posterior component probabilities :math:`r_m(\\mathbf x)`, shape ``(n, M)``."""
         x = _points(samples, dim=self.dim)
@@ -225,6 +242,10 @@ class GMMDist(IsotropicGMM):
     def score(self, samples, sigma=1):
         """Score :math:`\\nabla_{\\mathbf x}\\log p` at ``samples`` (n, 2), component std ``sigma``."""
         return super().score(samples, sigma)
+
+    def log_prob_and_score(self, samples, sigma=1):
+        """:meth:`log_prob` and :meth:`score` at ``samples`` (n, 2) from one evaluation, component std ``sigma``."""
+        return super().log_prob_and_score(samples, sigma)
 
 
 def mode_weights(samples, means, max_distance: float | None = None) -> np.ndarray:

@@ -205,12 +205,15 @@ def eps_from_noise(noise_scale: float) -> float:
 
 
 def target_from(score: Callable | None = None, log_prob: Callable | None = None,
-                energy: Callable | None = None) -> Target:
+                energy: Callable | None = None, log_prob_and_score: Callable | None = None) -> Target:
     r"""Build a :class:`Target` for the samplers.
 
     Give exactly one way to get the gradient:
 
     * ``score`` (and optionally ``log_prob``, needed by MALA): analytic functions;
+    * ``log_prob_and_score``, optionally with ``score``: one function returning
+      ``(log_prob, score)``, for targets whose two share most of their work (the
+      mixtures of :mod:`probmods.gmm`: MALA then evaluates the mixture once per step);
     * ``log_prob`` alone: its gradient comes from autograd;
     * ``energy``: :math:`\log p = -E` up to a constant, gradient by autograd (for
       energy networks: freeze their parameters with ``requires_grad_(False)`` so
@@ -236,6 +239,21 @@ def target_from(score: Callable | None = None, log_prob: Callable | None = None,
     """
     if energy is not None and (score is not None or log_prob is not None):
         raise ValueError("give either energy alone, or score and/or log_prob, not energy with them")
+    if log_prob_and_score is not None:
+        if log_prob is not None or energy is not None:
+            raise ValueError("give log_prob_and_score alone or with score, not with log_prob or energy")
+        check_callable(log_prob_and_score, "log_prob_and_score")
+        check_callable(score, "score", optional=True)
+
+        def fused(x):
+            with torch.no_grad():
+                return _on_finite_rows(log_prob_and_score, x)
+
+        def score_only(x):
+            with torch.no_grad():
+                return _on_finite_rows(lambda z: (None, score(z)), x)[1]
+
+        return Target(fused, None if score is None else score_only)
     if log_prob is not None and not callable(log_prob):
         raise TypeError("log_prob must be callable")
     if score is not None:

@@ -11,6 +11,7 @@ from probmods import _cache
 from probmods._cache import ENV, cache_key, memoize
 from probmods.flows import fit_toy_flow
 from probmods.kde import cv_bandwidth
+from probmods.score import fit_score_net
 
 
 def _counted(**options):
@@ -139,3 +140,18 @@ def test_a_loaded_cv_bandwidth_is_the_computed_one(monkeypatch, tmp_path):
     assert (got.h, got.score) == (ref.h, ref.score)
     np.testing.assert_array_equal(got.hs, ref.hs)
     np.testing.assert_array_equal(got.scores, ref.scores)
+
+
+def test_a_loaded_score_fit_is_the_computed_one(monkeypatch, tmp_path):
+    monkeypatch.delenv(ENV, raising=False)
+    ref = fit_score_net(seed=3, nsteps=20, progress=False)
+    draws_ref = torch.rand(3)
+    monkeypatch.setenv(ENV, str(tmp_path))
+    fit_score_net(seed=3, nsteps=20)
+    got = fit_score_net(seed=3, nsteps=20, progress=False)
+    torch.testing.assert_close(torch.rand(3), draws_ref, rtol=0, atol=0)
+    np.testing.assert_array_equal(got.losses, ref.losses)
+    assert got.score_net.training == ref.score_net.training
+    x = torch.randn(50, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(got.score_net(x), ref.score_net(x), rtol=0, atol=0)

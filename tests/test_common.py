@@ -566,10 +566,10 @@ reg("probmods.plotting.plot_flow_losses",
 reg("probmods.gmm.IsotropicGMM", lambda: C(gmm.IsotropicGMM, means=means2(), sigma=0.5, weights=np.array([0.3, 0.7])),
     extra={"weights": [Case("summing to 1 + 5e-6", np.array([0.3, 0.7 + 5e-6]), "ok"),
                        Case("summing to 1.1", np.array([0.3, 0.8]), "no")]})
-for _m in ("log_prob", "score", "responsibilities"):
+for _m in ("log_prob", "score", "log_prob_and_score", "responsibilities"):
     reg(f"probmods.gmm.IsotropicGMM.{_m}",
         lambda _m=_m: C(getattr(gmm.IsotropicGMM(means2(), 0.5), _m), samples=tpts(), sigma=0.7))
-for _m in ("log_prob", "score"):  # GMMDist overrides these two (the handout's sigma=1 default)
+for _m in ("log_prob", "score", "log_prob_and_score"):  # GMMDist overrides these (the handout's sigma=1)
     reg(f"probmods.gmm.GMMDist.{_m}", lambda _m=_m: C(getattr(gmm.GMMDist(), _m), samples=tpts(), sigma=1.0),
         kinds={"sigma": "scale?"})
 reg("probmods.gmm.IsotropicGMM.sample", lambda: C(gmm.IsotropicGMM(means2(), 0.5).sample, n=4, sigma=0.7,
@@ -625,8 +625,9 @@ for _f in ("integrated_squared_error", "integrated_absolute_error"):
 for _rec in ("Target", "SamplerState", "LangevinInfo", "MALAInfo", "Kernel", "ChainResult"):
     reg(f"probmods.mcmc.{_rec}", exempt=RECORD)
 reg("probmods.mcmc.eps_from_noise", lambda: C(mcmc.eps_from_noise, noise_scale=0.1))
-reg("probmods.mcmc.target_from", lambda: C(mcmc.target_from, score=None, log_prob=log_normal, energy=None),
-    kinds={"score": "callable?", "energy": "callable?"})
+reg("probmods.mcmc.target_from", lambda: C(mcmc.target_from, score=None, log_prob=log_normal, energy=None,
+                                           log_prob_and_score=None),
+    kinds={"score": "callable?", "energy": "callable?", "log_prob_and_score": "callable?"})
 reg("probmods.mcmc.gaussian_posterior", lambda: C(mcmc.gaussian_posterior, prior=std_target(), y=tpts(3), sigma=0.5),
     kinds={"prior": "target"})
 reg("probmods.mcmc.init_state", lambda: C(mcmc.init_state, x0=tpts(3), target=std_target()),
@@ -731,6 +732,9 @@ reg("probmods.score.train",
     lambda: C(score.train, score_net=score.make_score_net(), batch_size=4, nsteps=2, lr=1e-3, progress=False,
               teacher=None),
     kinds={"score_net": "callable", "teacher": "sampler?"})
+reg("probmods.score.fit_score_net",
+    lambda: C(score.fit_score_net, seed=0, batch_size=4, nsteps=2, lr=1e-3, progress=False))
+reg("probmods.score.ScoreFit", exempt=RECORD)
 reg("probmods.score.train_annealed",
     lambda: C(score.train_annealed, cond_score_net=score.CondScoreNet(), sigmas=np.array([1.0, 0.5]), batch_size=4,
               nsteps=2, lr=1e-3, progress=False, teacher=None),
@@ -1105,6 +1109,8 @@ def same(r, ref, depth=0):
         return a.dtype == object or bool(np.array_equal(a, b))  # arrays of objects (Axes): shapes only
     if isinstance(ref, (numbers.Number, np.number)) and not isinstance(ref, (bool, np.bool_)):
         return isinstance(r, (numbers.Number, np.number)) and (r == ref or bool(np.isclose(r, ref, equal_nan=True)))
+    if isinstance(ref, tuple) and hasattr(ref, "_fields"):  # a NamedTuple: by field, timings left out
+        return all(same(getattr(r, k), getattr(ref, k), depth + 1) for k in ref._fields if k not in TIMING_FIELDS)
     if isinstance(ref, (tuple, list)):
         return len(r) == len(ref) and all(same(a, b, depth + 1) for a, b in zip(r, ref, strict=True))
     if isinstance(ref, dict):

@@ -445,3 +445,21 @@ def test_numpy_backend_samples_are_the_mixture():
     np.testing.assert_allclose(x[right].std(0), [0.5, 0.5], rtol=0.03)
     x = _sample(means, 0.5, 40_000, np.random.default_rng(1))  # equal weights
     assert abs((x[:, 0] > 5).mean() - 0.5) < 5 * np.sqrt(0.25 / 40_000)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("make", [ring_gmm, GMMDist, lambda: IsotropicGMM([[0.0, 1.0], [2.0, -1.0]], 0.3, [0.3, 0.7])])
+@pytest.mark.parametrize("sigma", [None, 0.7])
+def test_log_prob_and_score_are_the_two_methods_bit_for_bit(make, dtype, sigma):
+    gmm = make()
+    x = (3 * torch.randn(64, 2, generator=torch.Generator().manual_seed(0))).to(dtype)
+    kw = {} if sigma is None else {"sigma": sigma}
+    lp, score = gmm.log_prob_and_score(x, **kw)
+    assert lp.dtype == score.dtype == dtype
+    torch.testing.assert_close(lp, gmm.log_prob(x, **kw), rtol=0, atol=0)
+    torch.testing.assert_close(score, gmm.score(x, **kw), rtol=0, atol=0)
+
+
+def test_log_prob_and_score_checks_its_samples():
+    with pytest.raises(ValueError, match="samples must be finite"):
+        GMMDist().log_prob_and_score(torch.tensor([[0.0, float("nan")]]))

@@ -729,3 +729,28 @@ def test_diverged_chains_stay_diverged_without_the_target_seeing_them():
                  generator=torch.Generator().manual_seed(1))
     final = res.state.position
     assert all(seen) and (~torch.isfinite(final).all(1)).sum() >= 2
+
+
+def test_a_fused_target_samples_the_chains_of_the_two_functions():
+    """MALA on log_prob_and_score runs exactly the chains of log_prob with score, cheaper."""
+    ring = ring_gmm()
+    apart = target_from(score=ring.score, log_prob=ring.log_prob)
+    fused = target_from(score=ring.score, log_prob_and_score=ring.log_prob_and_score)
+    x0 = torch.randn(50, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    a = sample(x0, mala(apart, 0.05), 200, generator=3)
+    b = sample(x0, mala(fused, 0.05), 200, generator=3)
+    torch.testing.assert_close(a.state.position, b.state.position, rtol=0, atol=0)
+    torch.testing.assert_close(a.accepted, b.accepted, rtol=0, atol=0)
+    only = target_from(log_prob_and_score=ring.log_prob_and_score)  # ULA takes the score from it
+    assert only.score is None
+    c = sample(x0, langevin(only, 0.05), 50, generator=3)
+    d = sample(x0, langevin(apart, 0.05), 50, generator=3)
+    torch.testing.assert_close(c.state.position, d.state.position, rtol=0, atol=0)
+
+
+def test_log_prob_and_score_is_given_alone_or_with_score():
+    ring = ring_gmm()
+    with pytest.raises(ValueError, match="not with log_prob or energy"):
+        target_from(log_prob=ring.log_prob, log_prob_and_score=ring.log_prob_and_score)
+    with pytest.raises(TypeError, match="log_prob_and_score"):
+        target_from(log_prob_and_score=3)

@@ -79,7 +79,7 @@ assert err < 1e-12
 gen = torch.Generator().manual_seed(0)
 x0 = torch.rand(1000, 2, generator=gen) * 6 - 3
 eps = eps_from_noise(10 / 256)
-target = target_from(score=ring.score, log_prob=ring.log_prob)
+target = target_from(score=ring.score, log_prob_and_score=ring.log_prob_and_score)
 result = sample(x0, langevin(target, eps), n_steps=5000, thin=100, generator=gen, progress=True)
 langevin = result.state.position.numpy()
 print(f"eps = {eps:.3e}; total 'time' K * eps = {5000 * eps:.2f}")

@@ -35,7 +35,7 @@ from probmods.plotting import panels, scatter_samples
 ring = ring_gmm()
 centers = ring.means.numpy()
 real = make_blobs(1000, centers=centers, cluster_std=np.sqrt(0.1), random_state=0)[0]
-target = target_from(score=ring.score, log_prob=ring.log_prob)
+target = target_from(score=ring.score, log_prob_and_score=ring.log_prob_and_score)
 x0 = torch.rand(1000, 2, generator=torch.Generator().manual_seed(0)) * 6 - 3
 noise_scales = {"1/256": 1 / 256, "10/256": 10 / 256, "200/256": 200 / 256}
 runs = {}
@@ -147,7 +147,7 @@ for label, res in runs.items():
 # last row is the ring's step :math:`200/256`, past the limit.
 
 gauss = IsotropicGMM([[0.0, 0.0]], sigma=np.sqrt(0.1))
-g_target = target_from(score=gauss.score, log_prob=gauss.log_prob)
+g_target = target_from(score=gauss.score, log_prob_and_score=gauss.log_prob_and_score)
 print(f"{'eps':>6s} {'measured var':>13s} {'formula':>9s} {'MALA var':>9s} {'MALA acc':>9s}")
 rows, mala_var = [], []
 for eps in (0.01, 0.05, 0.1, 0.15, 0.19, eps_from_noise(200 / 256)):

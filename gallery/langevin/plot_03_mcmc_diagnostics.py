@@ -91,8 +91,9 @@ for rho in (0.5, 0.9):
 # once per step (MALA's proposal needs the gradient at the proposal, which becomes
 # the next state's), so a group costs :math:`4\times5000` gradient evaluations, and
 # **ESS per gradient evaluation** is ESS divided by that. (MALA also needs
-# :math:`\log p` at the proposal; for an energy network it comes from the same
-# forward pass.)
+# :math:`\log p` at the proposal; it comes from the same evaluation, one forward pass
+# for an energy network, one pass over the components for this mixture:
+# :meth:`~probmods.gmm.IsotropicGMM.log_prob_and_score`.)
 #
 # Step sizes, written :math:`\sqrt{2\varepsilon}` as in the handout: its
 # :math:`1/256`, :math:`10/256` and :math:`200/256` for unadjusted Langevin (ULA),
@@ -100,7 +101,7 @@ for rho in (0.5, 0.9):
 # plus four steps in between and beyond, for the step-size comparison below.
 
 ring = ring_gmm()
-target = target_from(score=ring.score, log_prob=ring.log_prob)
+target = target_from(score=ring.score, log_prob_and_score=ring.log_prob_and_score)
 N_CHAINS, GROUP, K, WARMUP = 64, 4, 5000, 1000
 GRADS = GROUP * K  # gradient evaluations per group of chains, warm-up included
 x0 = (

@@ -52,8 +52,6 @@ with it.
 # untrained network: the sliced loss averaged over many projections must match the
 # exact objective (trace computed exactly, :func:`probmods.score.exact_score_matching`).
 
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -66,9 +64,9 @@ from probmods.mcmc import langevin, sample, target_from, uniform_start
 from probmods.plotting import density_image, panels, scatter_samples, score_field
 from probmods.score import (
     exact_score_matching,
+    fit_score_net,
     make_score_net,
     sliced_score_matching,
-    train,
 )
 
 gmm = GMMDist()
@@ -93,14 +91,12 @@ assert abs(draws.mean() - exact) < 4 * se
 # The handout's network (2-128-128-2, Softplus) and loop: 10,000 Adam steps at
 # learning rate :math:`10^{-3}`, each on a fresh batch of 128 samples (infinite data,
 # so no overfitting), one projection per sample.
+# :func:`probmods.score.fit_score_net` is the handout's snippet: ``torch.manual_seed(0)``,
+# then :func:`~probmods.score.train` of a fresh :func:`~probmods.score.make_score_net`.
 
-torch.manual_seed(0)
-t0 = time.perf_counter()
-losses, score_net = train(make_score_net(), batch_size=128, nsteps=10000, lr=1e-3)
-print(
-    f"10,000 steps in {time.perf_counter() - t0:.1f} s; mean loss of the last 500 steps "
-    f"{losses[-500:].mean():.3f}"
-)
+losses, score_net, seconds = fit_score_net(seed=0, batch_size=128, nsteps=10000, lr=1e-3)
+print(f"10,000 steps in {seconds:.1f} s; mean loss of the last 500 steps "
+      f"{losses[-500:].mean():.3f}")
 
 fig, axes = panels(1, 2, size=3.6, sharex=False, sharey=False)
 axes[0, 0].plot(losses[:1000], lw=0.6)

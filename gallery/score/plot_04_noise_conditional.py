@@ -61,9 +61,8 @@ from probmods.score import (
     CondScoreNet,
     annealed_sliced_score_matching,
     exact_score_matching,
-    make_score_net,
+    fit_score_net,
     sliced_score_matching,
-    train,
     train_annealed,
 )
 
@@ -277,9 +276,9 @@ anim = animate_scatter(
 #
 # To compare, we rerun the samplers of the previous pages with the same seeds:
 # plain Langevin with the true score (T4), annealed Langevin with the true scores
-# (T5), plain Langevin with the single-level learned score (T9, retrained here
-# exactly as on the previous page), and annealed Langevin with the learned
-# conditional score (T12).
+# (T5), plain Langevin with the single-level learned score (T9, trained by
+# :func:`~probmods.score.fit_score_net` exactly as on the previous page), and annealed
+# Langevin with the learned conditional score (T12).
 
 true_target = target_from(score=gmm.score)
 init, gen = uniform_start(1280, box=8.0, seed=0)
@@ -290,8 +289,7 @@ tilde = np.exp(np.linspace(np.log(20.0), np.log(1.0), 10))
 w5 = mode_weights(
     annealed_langevin(gmm.score, init, tilde, 0.05, 100, generator=gen)[-1], gmm.means
 )
-torch.manual_seed(0)
-_, score_net = train(make_score_net(), batch_size=128, nsteps=10000, lr=1e-3, progress=False)
+_, score_net, _ = fit_score_net(seed=0, batch_size=128, nsteps=10000, lr=1e-3, progress=False)
 init, gen = uniform_start(1280, box=8.0, seed=0)
 with torch.no_grad():
     w9 = sample(init, langevin(target_from(score=score_net), 0.05), 1000, generator=gen)

@@ -185,7 +185,7 @@ def gmm_target(means, sigma: float = SIGMA):
     from ..mcmc import target_from
 
     gmm = IsotropicGMM(_means(means), check_positive(sigma, "sigma"))
-    return target_from(score=gmm.score, log_prob=gmm.log_prob)
+    return target_from(score=gmm.score, log_prob_and_score=gmm.log_prob_and_score)
 
 
 class MALAResult(NamedTuple):
