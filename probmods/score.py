@@ -384,7 +384,7 @@ def train(score_net, batch_size: int = 128, nsteps: int = 10000, lr: float = 1e-
 
 
 class ScoreFit(NamedTuple):
-    """The outcome of :func:`fit_score_net`: ``losses, score_net, seconds``."""
+    """The outcome of :func:`~probmods.score.fit_score_net`: ``losses, score_net, seconds``."""
 
     losses: np.ndarray
     score_net: nn.Module
@@ -392,7 +392,7 @@ class ScoreFit(NamedTuple):
 
 
 def _encode_score_fit(fit: ScoreFit) -> dict:
-    """A :class:`ScoreFit` as plain data for the build cache (``probmods._cache``)."""
+    """A :class:`~probmods.score.ScoreFit` as plain data for the build cache (``probmods._cache``)."""
     return {"losses": torch.from_numpy(fit.losses), "state": fit.score_net.state_dict(),
             "training": fit.score_net.training, "seconds": fit.seconds}
 
@@ -407,7 +407,10 @@ def _decode_score_fit(payload: dict) -> ScoreFit:
 @memoize(_encode_score_fit, _decode_score_fit, ignore=("progress",), torch_rng=True)
 def fit_score_net(seed: int = 0, batch_size: int = 128, nsteps: int = 10000, lr: float = 1e-3,
                   progress: bool = True) -> ScoreFit:
-    """The handout's snippet for HW4-T8: seed torch, build :func:`make_score_net`, :func:`train` it.
+    """The handout's snippet for HW4-T8: seed, build the score network and train it.
+
+    ``torch.manual_seed(seed)``, then :func:`~probmods.score.train` of a fresh
+    :func:`~probmods.score.make_score_net`.
 
     Parameters
     ----------
@@ -415,12 +418,12 @@ def fit_score_net(seed: int = 0, batch_size: int = 128, nsteps: int = 10000, lr:
         ``torch.manual_seed(seed)`` before the network is built, so the initial weights
         and every training batch follow from it.
     batch_size, nsteps, lr, progress
-        As for :func:`train` (the handout's values by default).
+        As for :func:`~probmods.score.train` (the handout's values by default).
 
     Returns
     -------
     ScoreFit
-        ``(losses, score_net, seconds)``: :func:`train`'s losses and network, and the
+        ``(losses, score_net, seconds)``: :func:`~probmods.score.train`'s losses and network, and the
         wall-clock training time.
 
     Notes
