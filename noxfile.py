@@ -137,23 +137,7 @@ def downloads(session):
     session.install(str(wheel))
     # the version does not change between builds: without this, pip keeps a reused venv's older copy
     session.install("--force-reinstall", "--no-deps", str(wheel))
-    _run_standalone(session, _longest_first(scripts))
-
-
-def _longest_first(scripts):
-    """The scripts, longest first by the run time the docs build recorded for each page
-    (Sphinx-Gallery's ``docs/auto_examples/<chapter>/<name>.cost.json``), so that no worker
-    is left running a long script alone at the end; scripts without a record keep their
-    order, after the others."""
-    import json
-
-    seconds = {}
-    for record in (ROOT / "docs" / "auto_examples").rglob("plot_*.cost.json"):
-        try:
-            seconds[record.name.removesuffix(".cost.json") + ".py"] = float(json.loads(record.read_text())["time"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return sorted(scripts, key=lambda p: -seconds.get(p.name, 0.0))
+    _run_standalone(session, scripts)
 
 
 def _jobs() -> int:

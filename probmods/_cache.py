@@ -8,9 +8,10 @@ build sets the environment variable ``PROBMODS_CACHE_DIR`` (``docs/conf.py``), a
 few functions wrapped here then store their result there on the first call and load it
 on every later call with the same arguments.
 
-A result is reused only when it would come out the same, bit for bit: the key holds the
-function, its arguments (arrays by their bytes), the source of every module of the
-package, the versions of NumPy, SciPy and PyTorch, and PyTorch's thread count. A
+A result is reused only when it would come out the same, bit for bit, on the machine that
+stored it (the folder is the build's own): the key holds the function, its arguments
+(arrays by their bytes), the source of every module of the package, the versions of
+Python, NumPy, SciPy, scikit-learn and PyTorch, and PyTorch's thread count. A
 function that seeds PyTorch's global generator itself (``torch_rng=True``) also has the
 generator's state after the call stored and restored, so that a page's later draws do
 not depend on whether the result was computed or loaded. Concurrent workers of a
@@ -43,7 +44,10 @@ except ImportError:  # pragma: no cover - not on this project's machines
 @functools.lru_cache(maxsize=1)
 def _environment_digest() -> str:
     """The package's source and the numerical libraries' versions, hashed."""
+    import platform
+
     import scipy
+    import sklearn
     import torch
 
     h = hashlib.sha256()
@@ -51,7 +55,8 @@ def _environment_digest() -> str:
     for path in sorted(root.rglob("*.py")):
         h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
-    h.update(f"numpy {np.__version__} scipy {scipy.__version__} torch {torch.__version__}".encode())
+    h.update(f"python {platform.python_version()} numpy {np.__version__} scipy {scipy.__version__} "
+             f"scikit-learn {sklearn.__version__} torch {torch.__version__}".encode())
     return h.hexdigest()
 
 

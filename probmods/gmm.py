@@ -127,7 +127,7 @@ class IsotropicGMM:
     def log_prob_and_score(self, samples: torch.Tensor, sigma: float | None = None):
         """:meth:`log_prob` and :meth:`score` together, from one evaluation of the components.
 
-        The same numbers as the two calls, at about half their cost: what a MALA step
+        The same numbers as the two calls, at about 0.6 of their cost: what a MALA step
         needs (:func:`probmods.mcmc.target_from` with ``log_prob_and_score``).
 
         Returns

@@ -407,9 +407,10 @@ def _decode_score_fit(payload: dict) -> ScoreFit:
 @memoize(_encode_score_fit, _decode_score_fit, ignore=("progress",), torch_rng=True)
 def fit_score_net(seed: int = 0, batch_size: int = 128, nsteps: int = 10000, lr: float = 1e-3,
                   progress: bool = True) -> ScoreFit:
-    """The handout's snippet for HW4-T8: seed, build the score network and train it.
+    """Seed torch, then the handout's snippet for HW4-T8: build the score network and train it.
 
-    ``torch.manual_seed(seed)``, then :func:`~probmods.score.train` of a fresh
+    ``torch.manual_seed(seed)`` (the handout sets no seed; this makes the result
+    reproducible), then :func:`~probmods.score.train` of a fresh
     :func:`~probmods.score.make_score_net`.
 
     Parameters
