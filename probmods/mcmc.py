@@ -239,39 +239,28 @@ def target_from(score: Callable | None = None, log_prob: Callable | None = None,
     """
     if energy is not None and (score is not None or log_prob is not None):
         raise ValueError("give either energy alone, or score and/or log_prob, not energy with them")
-    if log_prob_and_score is not None:
-        if log_prob is not None or energy is not None:
-            raise ValueError("give log_prob_and_score alone or with score, not with log_prob or energy")
-        check_callable(log_prob_and_score, "log_prob_and_score")
-        check_callable(score, "score", optional=True)
-
-        def fused(x):
-            with torch.no_grad():
-                return _on_finite_rows(log_prob_and_score, x)
-
-        def score_only(x):
-            with torch.no_grad():
-                return _on_finite_rows(lambda z: (None, score(z)), x)[1]
-
-        return Target(fused, None if score is None else score_only)
+    if log_prob_and_score is not None and (log_prob is not None or energy is not None):
+        raise ValueError("give log_prob_and_score alone or with score, not with log_prob or energy")
     if log_prob is not None and not callable(log_prob):
         raise TypeError("log_prob must be callable")
-    if score is not None:
-        if not callable(score):
-            raise TypeError("score must be callable")
+    if score is not None and not callable(score):
+        raise TypeError("score must be callable")
+    if score is not None or log_prob_and_score is not None:
+        pair = check_callable(log_prob_and_score, "log_prob_and_score", optional=True)
+        if pair is None and log_prob is not None:
+
+            def pair(z):
+                return log_prob(z), score(z)
 
         def score_fn(x):
             with torch.no_grad():
                 return _on_finite_rows(lambda z: (None, score(z)), x)[1]
 
-        if log_prob is None:
-            return Target(None, score_fn)
-
         def both(x):
             with torch.no_grad():
-                return _on_finite_rows(lambda z: (log_prob(z), score(z)), x)
+                return _on_finite_rows(pair, x)
 
-        return Target(both, score_fn)
+        return Target(None if pair is None else both, None if score is None else score_fn)
     fn = log_prob if log_prob is not None else energy
     if fn is None:
         raise ValueError("give one of score, log_prob or energy")
