@@ -504,7 +504,8 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
     else:
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     for epoch in bar:
-        model.train(True)
+        if engine == "autograd":  # the NumPy engine never calls the module (and it has no dropout or batch norm)
+            model.train(True)
         epoch_loss = 0.0
         if engine == "numpy":
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
@@ -525,7 +526,8 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
             )
         train_losses.append(epoch_loss)
 
-        model.train(False)
+        if engine == "autograd":
+            model.train(False)
         if engine == "numpy":
             log_p = torch.from_numpy(_flow_engine.log_prob(params, np_valid))
             valid_loss = -_batch_mean_of_means(log_p, batch_size).item()
@@ -543,6 +545,7 @@ def train(model: CouplingFlow, data, epochs: int = 100, batch_size: int = 64, lr
             bar.set_postfix(train_loss=f"{epoch_loss:.4f}", valid_loss=f"{valid_loss:.4f}", refresh=False)
     if engine == "numpy":
         params.push()
+    model.train(False)  # as after the handout's last validation
     bar.close()
     if verbose:
         print(f"Best model achieved {min_valid_loss:.4f} validation loss at epoch {best_epoch}")

@@ -281,9 +281,9 @@ def target_from(score: Callable | None = None, log_prob: Callable | None = None,
     return Target(both, None)  # the score alone would cost as much as both
 
 
-def gaussian_posterior(prior: Target, y, sigma) -> Target:
+def gaussian_posterior(prior: Target, y, sigma, mask=None) -> Target:
     r"""The posterior target given :math:`\mathbf y = \mathbf x + \sigma\mathbf n`, with noise
-    :math:`\mathbf n\sim\mathcal N(0, I)`.
+    :math:`\mathbf n\sim\mathcal N(0, I)`, observed everywhere or only where ``mask`` is 1.
 
     .. math::
 
@@ -291,14 +291,25 @@ def gaussian_posterior(prior: Target, y, sigma) -> Target:
         - \frac{\lVert\mathbf y - \mathbf x\rVert^2}{2\sigma^2} + \text{const},\qquad
         \nabla\log p(\mathbf x\mid\mathbf y) = \nabla\log p(\mathbf x) + \frac{\mathbf y - \mathbf x}{\sigma^2}.
 
+    With a mask :math:`M\in\{0,1\}` (inpainting: only the pixels with :math:`M = 1` are
+    observed) the likelihood is the product over the observed coordinates alone,
+    :math:`-\lVert M\odot(\mathbf y-\mathbf x)\rVert^2/(2\sigma^2)`, and its gradient
+    :math:`M\odot(\mathbf y-\mathbf x)/\sigma^2`: the unobserved coordinates follow the
+    prior, conditioned on the observed ones through it.
+
     Parameters
     ----------
     prior : Target
     y : torch.Tensor, shape (n, ...)
-        One observation per chain, finite (a NumPy array is converted).
+        One observation per chain, finite (a NumPy array is converted). Where ``mask`` is 0
+        its values are ignored.
     sigma : float or torch.Tensor
         The noise level: a float in [1e-100, 1e100], or a tensor of positive finite levels
         that broadcasts against ``y`` (one per chain: shape (n, 1, ..., 1)).
+    mask : torch.Tensor or numpy.ndarray, optional
+        Which coordinates are observed: 0s and 1s (bool or float) that broadcast against
+        ``y``, e.g. one mask for all chains, shape (1, ...). ``None`` (the default) observes
+        every coordinate.
 
     Returns
     -------
@@ -327,6 +338,8 @@ def gaussian_posterior(prior: Target, y, sigma) -> Target:
     else:
         sigma = check_positive(sigma, "sigma")
     inv_var = 1.0 / (sigma * sigma)
+    if mask is not None:
+        inv_var = inv_var * _check_mask(mask, y)
 
     def residual(x):
         if x.shape != y.shape:
@@ -343,6 +356,20 @@ def gaussian_posterior(prior: Target, y, sigma) -> Target:
 
     return Target(both if prior.log_prob_and_score is not None else None,
                   score if prior.score is not None else None)
+
+
+def _check_mask(mask, y):
+    """A 0/1 mask (bool, int or float) that broadcasts against ``y``, as a tensor of ``y``'s dtype."""
+    mask = as_tensor(mask, "mask", dtype=y.dtype, what="of 0s and 1s that broadcasts against y")
+    if not bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError("mask must hold only 0s and 1s")
+    try:
+        shape = torch.broadcast_shapes(mask.shape, y.shape)
+    except RuntimeError:
+        shape = None
+    if shape != y.shape:
+        raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to y's shape {tuple(y.shape)}")
+    return mask.to(y.device)
 
 
 def _on_finite_rows(fn, x):

@@ -304,16 +304,24 @@ reg("probmods.ebm.data.train_test_split",
     lambda: C(ebm_data.train_test_split, labels=np.repeat(np.arange(3), 4), per_class=1, seed=0))
 
 # -- ebm.denoise
+def half_mask():
+    """An inpainting mask (1, 1, 28, 28): the upper half observed."""
+    m = torch.ones(1, 1, 28, 28)
+    m[..., 14:, :] = 0
+    return m
+
+
 reg("probmods.ebm.denoise.posterior_target", lambda: C(denoise.posterior_target, energy=tiny_energy(), y=imgs(),
-                                                       sigma=0.1))
+                                                       sigma=0.1, mask=half_mask()))
 reg("probmods.ebm.denoise.posterior_score",
     lambda: C(denoise.posterior_score, energy=tiny_energy(), x=imgs(seed=1), y=imgs(), sigma=0.1))
 reg("probmods.ebm.denoise.perceptual_denoise",
     lambda: C(denoise.perceptual_denoise, energy=tiny_energy(), y=imgs(1), sigma=0.1, n_samples=1, noise_scale=2 / 256,
-              n_steps=2, kernel=mcmc.mala, generator=None, progress=False, callback=None),
+              n_steps=2, kernel=mcmc.mala, generator=None, progress=False, callback=None,
+              mask=half_mask()),
     kinds={"callback": "callable?", "kernel": "callable"})
 reg("probmods.ebm.denoise.add_noise", lambda: C(denoise.add_noise, x=imgs(), sigma=0.1, seed=0))
-reg("probmods.ebm.denoise.psnr", lambda: C(denoise.psnr, x=imgs(), reference=imgs(seed=1)))
+reg("probmods.ebm.denoise.psnr", lambda: C(denoise.psnr, x=imgs(), reference=imgs(seed=1), mask=half_mask()[0]))
 reg("probmods.ebm.denoise.ssim", lambda: C(denoise.ssim, x=imgs(), reference=imgs(seed=1), window_sigma=1.5),
     extra={"window_sigma": [Case("1e7 pixels", 1e7, "any", big=True)]})
 reg("probmods.ebm.denoise.gaussian_denoise", lambda: C(denoise.gaussian_denoise, y=imgs(), width=1.0),
@@ -628,7 +636,8 @@ reg("probmods.mcmc.eps_from_noise", lambda: C(mcmc.eps_from_noise, noise_scale=0
 reg("probmods.mcmc.target_from", lambda: C(mcmc.target_from, score=None, log_prob=log_normal, energy=None,
                                            log_prob_and_score=None),
     kinds={"score": "callable?", "energy": "callable?", "log_prob_and_score": "callable?"})
-reg("probmods.mcmc.gaussian_posterior", lambda: C(mcmc.gaussian_posterior, prior=std_target(), y=tpts(3), sigma=0.5),
+reg("probmods.mcmc.gaussian_posterior", lambda: C(mcmc.gaussian_posterior, prior=std_target(), y=tpts(3), sigma=0.5,
+                                                    mask=torch.tensor([[1.0, 0.0]])),
     kinds={"prior": "target"})
 reg("probmods.mcmc.init_state", lambda: C(mcmc.init_state, x0=tpts(3), target=std_target()),
     kinds={"target": "target"})

@@ -40,6 +40,54 @@ def test_posterior_score_is_autograd_of_log_posterior(energy64, sigma):
     torch.testing.assert_close(lp, log_post.detach())
 
 
+def test_masked_posterior_score_is_autograd_of_log_posterior(energy64):
+    torch.manual_seed(2)
+    x = (torch.rand(3, 1, 28, 28, dtype=torch.float64) * 1.2 - 0.1).requires_grad_(True)
+    y = torch.rand(3, 1, 28, 28, dtype=torch.float64)
+    mask = torch.ones(1, 1, 28, 28, dtype=torch.float64)
+    mask[..., 14:, :] = 0
+    log_post = -energy64(x) - ((mask * (y - x)) ** 2).flatten(1).sum(1) / (2 * 0.1**2)
+    (auto,) = torch.autograd.grad(log_post.sum(), x)
+    lp, score = posterior_target(energy64, y, 0.1, mask=mask).log_prob_and_score(x.detach())
+    torch.testing.assert_close(score, auto, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(lp, log_post.detach())
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+def test_inpainting_samples_the_conditional_of_a_gaussian_prior(per_image):
+    # prior N(m, s^2 I) per pixel, observed pixels with noise sigma, hidden ones: the prior itself
+    s, sigma, m = 0.3, 0.2, 0.5
+    y = torch.full((2, 1, 28, 28), 0.9, dtype=torch.float64)
+    mask = torch.ones(1, 1, 28, 28, dtype=torch.float64)
+    mask[..., 14:, :] = 0
+    if per_image:
+        mask = mask.expand(2, 1, 28, 28).clone()
+        mask[1] = 1 - mask[1]  # the second image observes the lower half instead
+    v = 1 / (1 / s**2 + 1 / sigma**2)
+    mu = v * (m / s**2 + 0.9 / sigma**2)
+    xs, res = perceptual_denoise(lambda x: ((x - m) ** 2).flatten(1).sum(1) / (2 * s**2), y, sigma, n_samples=30,
+                                 noise_scale=0.05, n_steps=400, kernel=mala, generator=torch.Generator().manual_seed(0),
+                                 mask=mask)
+    obs = mask.expand(2, 1, 28, 28).bool().expand(30, 2, 1, 28, 28)
+    assert res.acceptance_rate.mean() > 0.9
+    assert abs(xs[obs].mean().item() - mu) < 0.01 and abs(xs[obs].var().item() / v - 1) < 0.05
+    assert abs(xs[~obs].mean().item() - m) < 0.01 and abs(xs[~obs].var().item() / s**2 - 1) < 0.05
+
+
+def test_psnr_on_a_mask():
+    clean = np.zeros((2, 28, 28))
+    x = clean.copy()
+    x[:, 14:] = 0.1  # error 0.1 on the lower half only
+    mask = np.zeros((28, 28))
+    mask[14:] = 1
+    np.testing.assert_allclose(psnr(x, clean, mask), [20.0, 20.0])
+    np.testing.assert_allclose(psnr(x, clean, torch.from_numpy(1 - mask)), [120.0, 120.0])  # the 1e-12 floor
+    np.testing.assert_allclose(psnr(x, clean, np.ones((1, 28, 28))), psnr(x, clean))
+    for bad in (np.zeros((28, 28)), np.full((28, 28), 0.5), np.ones((2, 28, 28)), np.ones((27, 28))):
+        with pytest.raises(ValueError, match="mask"):
+            psnr(x, clean, bad)
+
+
 def test_posterior_of_a_gaussian_prior_is_sampled_correctly():
     # prior N(m, s^2 I) per pixel, likelihood N(y; x, sigma^2): posterior N(mu, v) in closed form
     s, sigma, m = 0.3, 0.2, 0.5

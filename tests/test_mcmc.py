@@ -570,6 +570,55 @@ def test_gaussian_posterior_bad_input(args, exc, match):
         gaussian_posterior(**kw)
 
 
+@pytest.mark.parametrize("mask", ["one for all", "per chain", "bool numpy"])
+def test_gaussian_posterior_with_a_mask_observes_only_the_masked_coordinates(mask):
+    gmm = three_component()
+    x = torch.randn(4, 2, dtype=F64, generator=gen(0))
+    y = torch.randn(4, 2, dtype=F64, generator=gen(1))
+    m = {"one for all": torch.tensor([[1.0, 0.0]], dtype=F64),
+         "per chain": torch.tensor([[1, 0], [0, 1], [1, 1], [0, 0]]),
+         "bool numpy": np.array([[True, False]])}[mask]
+    mt = torch.as_tensor(np.asarray(m), dtype=F64)
+    post = gaussian_posterior(target_from(log_prob=gmm.log_prob), y, 0.5, mask=m)
+
+    def log_post(v):
+        return gmm.log_prob(v) - (mt * (y - v) ** 2 / (2 * 0.5**2)).sum(1)
+
+    lp, score = post.log_prob_and_score(x)
+    torch.testing.assert_close(lp, log_post(x), rtol=1e-13, atol=1e-13)
+    xg = x.clone().requires_grad_(True)
+    (auto,) = torch.autograd.grad(log_post(xg).sum(), xg)
+    torch.testing.assert_close(score, auto, rtol=1e-10, atol=1e-10)
+    # an unobserved coordinate ignores y: changing y there changes nothing
+    y2 = torch.where(mt.expand_as(y) > 0, y, y + 100.0)
+    lp2, score2 = gaussian_posterior(target_from(log_prob=gmm.log_prob), y2, 0.5, mask=m).log_prob_and_score(x)
+    torch.testing.assert_close(lp2, lp, rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(score2, score, rtol=1e-13, atol=1e-13)
+
+
+def test_gaussian_posterior_all_ones_mask_is_no_mask():
+    gmm = three_component()
+    x, y = torch.randn(3, 2, dtype=F64, generator=gen(0)), torch.randn(3, 2, dtype=F64, generator=gen(1))
+    prior = target_from(log_prob=gmm.log_prob)
+    a = gaussian_posterior(prior, y, 0.7).log_prob_and_score(x)
+    b = gaussian_posterior(prior, y, 0.7, mask=torch.ones(1, 2)).log_prob_and_score(x)
+    for u, v in zip(a, b, strict=True):
+        assert torch.equal(u, v)
+
+
+@pytest.mark.parametrize(("mask", "exc", "match"), [
+    (torch.tensor([[0.5, 1.0]]), ValueError, "only 0s and 1s"),
+    (torch.ones(3, 2), ValueError, "broadcast"),
+    (torch.ones(1, 2, 2), ValueError, "broadcast"),
+    (torch.tensor([[float("nan"), 1.0]]), ValueError, "mask"),
+    ("all", TypeError, "mask"),
+    (torch.ones(1, 2, dtype=torch.complex64), TypeError, "mask"),
+])
+def test_gaussian_posterior_bad_mask(mask, exc, match):
+    with pytest.raises(exc, match=match):
+        gaussian_posterior(target_from(score=lambda x: -x), torch.zeros(2, 2), 1.0, mask=mask)
+
+
 def test_target_gradient_of_wrong_shape_is_refused():
     with pytest.raises(ValueError, match="gradient has shape"):
         sample(X0, langevin(target_from(score=lambda x: x[:, :1]), 0.1), 3)

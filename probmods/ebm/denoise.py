@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from scipy import ndimage, signal
 
-from .._checks import as_array, check_callable, check_positive, check_positive_int, check_seed
+from .._checks import as_array, as_tensor, check_callable, check_positive, check_positive_int, check_seed
 from ..mcmc import eps_from_noise, gaussian_posterior, langevin, mala, sample, target_from
 from .model import check_images
 
@@ -63,7 +63,7 @@ def posterior_score(energy, x: torch.Tensor, y: torch.Tensor, sigma: float) -> t
     return grad
 
 
-def posterior_target(energy, y: torch.Tensor, sigma: float):
+def posterior_target(energy, y: torch.Tensor, sigma: float, mask=None):
     r"""The posterior as a :class:`probmods.mcmc.Target` for the samplers.
 
     :func:`probmods.mcmc.gaussian_posterior` of the prior ``target_from(energy=energy)``: the
@@ -79,9 +79,14 @@ def posterior_target(energy, y: torch.Tensor, sigma: float):
         Noisy observations, one per chain.
     sigma : float
         > 0.
+    mask : torch.Tensor, optional
+        0/1, broadcasting against ``y`` (for example (1, 1, 28, 28)): only the pixels where it
+        is 1 are observed, and the likelihood becomes
+        :math:`-\lVert M\odot(\mathbf y-\mathbf x)\rVert^2/(2\sigma^2)` (inpainting; see
+        :func:`probmods.mcmc.gaussian_posterior`). ``None`` observes every pixel.
     """
     y, sigma = _check_observation(y, sigma)
-    return gaussian_posterior(target_from(energy=energy), y, sigma)
+    return gaussian_posterior(target_from(energy=energy), y, sigma, mask=mask)
 
 
 def add_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
@@ -97,10 +102,10 @@ def add_noise(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
 
 def perceptual_denoise(energy, y: torch.Tensor, sigma: float, n_samples: int = 10, noise_scale: float = 2 / 256,
                        n_steps: int = 2000, kernel=langevin, generator: torch.Generator | None = None,
-                       progress: bool = False, callback=None):
+                       progress: bool = False, callback=None, mask=None):
     r"""Posterior samples :math:`\mathbf x\sim p(\mathbf x\mid\mathbf y)` by Langevin dynamics (or MALA).
 
-    All ``n_samples * B`` chains run together, started at the noisy images.
+    All ``n_samples * B`` chains run together, started at the noisy images ``y``.
 
     Parameters
     ----------
@@ -121,6 +126,10 @@ def perceptual_denoise(energy, y: torch.Tensor, sigma: float, n_samples: int = 1
     progress : bool
     callback : callable, optional
         ``callback(step, state, info)``, see :func:`probmods.mcmc.sample`.
+    mask : torch.Tensor, optional
+        Observed pixels (0/1), broadcasting against ``y``: inpainting with the masked
+        likelihood of :func:`posterior_target`. The chains still start at ``y``, so fill its
+        unobserved pixels with the starting values wanted (for example 0).
 
     Returns
     -------
@@ -132,10 +141,14 @@ def perceptual_denoise(energy, y: torch.Tensor, sigma: float, n_samples: int = 1
     eps = eps_from_noise(check_positive(noise_scale, "noise_scale"))
     check_callable(callback, "callback", optional=True)
     ys = y.repeat(n_samples, 1, 1, 1)
+    if mask is not None:
+        mask = as_tensor(mask, "mask", dtype=y.dtype, what="(B or 1, 1, 28, 28) of 0s and 1s")
+        if mask.ndim == y.ndim and mask.shape[0] == y.shape[0]:
+            mask = mask.repeat(n_samples, 1, 1, 1)  # one mask per image: repeat it with the images
     check_callable(kernel, "kernel")
     if kernel not in (langevin, mala):
         raise ValueError(f"kernel must be probmods.mcmc.langevin or probmods.mcmc.mala, got {kernel!r}")
-    res = sample(ys.clone(), kernel(posterior_target(energy, ys, sigma), eps), n_steps,
+    res = sample(ys.clone(), kernel(posterior_target(energy, ys, sigma, mask=mask), eps), n_steps,
                  generator=generator, progress=progress, callback=callback)
     return res.state.position.view(n_samples, *y.shape), res
 
@@ -164,13 +177,16 @@ def _estimate_and_reference(x, reference):
     return a, b
 
 
-def psnr(x, reference) -> np.ndarray:
+def psnr(x, reference, mask=None) -> np.ndarray:
     r"""Peak signal-to-noise ratio in dB per image, peak 1: :math:`10\log_{10}(1/\mathrm{MSE})`.
 
     Parameters
     ----------
     x, reference : array_like or torch.Tensor, shape (..., 28, 28)
         Same number of images; pixels of ``x`` are clipped to [0, 1] (the estimate is an image).
+    mask : array_like or torch.Tensor, shape (..., 28, 28), optional
+        0s and 1s, one mask for all images: the MSE is the mean over the pixels where it is 1
+        (for example the unobserved region of an inpainting). ``None``: all pixels.
 
     Returns
     -------
@@ -185,7 +201,14 @@ def psnr(x, reference) -> np.ndarray:
     array([20.])
     """
     a, b = _estimate_and_reference(x, reference)
-    mse = ((a - b) ** 2).mean(axis=(1, 2))
+    if mask is None:
+        mse = ((a - b) ** 2).mean(axis=(1, 2))
+    else:
+        m = _as_images(mask, "mask")
+        if len(m) != 1 or not np.isin(m, (0, 1)).all() or not m.any():
+            raise ValueError(f"mask must be one (28, 28) mask of 0s and 1s with at least one 1, got shape "
+                             f"{np.shape(mask)}")
+        mse = ((a - b) ** 2 * m).sum(axis=(1, 2)) / m.sum()
     return 10 * np.log10(1.0 / np.maximum(mse, 1e-12))
 
 
