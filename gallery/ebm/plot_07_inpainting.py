@@ -4,12 +4,13 @@ Inpainting: the same posterior with a masked likelihood
 
 Denoising sampled :math:`p(\mathbf x\mid\mathbf y)` for an observation of every pixel.
 Inpainting observes only some pixels and asks the prior for the rest. Nothing new is
-needed but the likelihood: the posterior machinery of the last two pages, with a mask.
+needed but the likelihood: the posterior machinery of the last two pages, with a mask
+(:cite:t:`du2019` show such completions for their energy models of images).
 The page hides the lower half of the 30 held-out digits of the denoising pages, samples
 the posterior with the handout's Langevin update, and scores the completions against
 two baselines that need no model.
 
-.. beyond:: Inpainting with a masked likelihood (extends HW2-T11 to T13)
+.. beyond:: Inpainting with a masked likelihood (extends HW2-T11 to T14)
 """
 
 # %%

@@ -3,14 +3,14 @@ Out-of-distribution scores: what the energy ranks as a digit
 ============================================================
 
 An energy model assigns every image a number, :math:`E(\mathbf x)`, and low energy means
-"likely under the model". Du & Mordatch (2019) use this to detect inputs that do not
+"likely under the model". :cite:t:`du2019` use this to detect inputs that do not
 come from the training distribution, and compare models by how well the energy
 separates real test images from other kinds. This page asks the same of the chapter's
 model: how the energies of held-out digits compare with those of training digits, of
 the four kinds of junk a failing sampler makes, and of other images. It is a test of
 the model as a density, which sampling alone does not give.
 
-.. beyond:: Out-of-distribution energies, as Du & Mordatch (2019) (extends HW2-T5 to T8)
+.. beyond:: Out-of-distribution energies, as Du & Mordatch (2019) (extends HW2-T5)
 """
 
 # %%
@@ -136,8 +136,9 @@ axes[1].set(xticks=range(10), xlabel="digit class", ylabel="median energy",
 #
 # The blank image is the weakest case: its AUROC is the lowest of all the sets, because a
 # sizeable minority of the real digits has a higher energy than an empty frame, while
-# constant images of other grey levels are rejected. This resembles what Nalisnick et al.
-# (2019) found in likelihood models of images, which can give simple images a high density.
+# constant images of other grey levels are rejected. This resembles what
+# :cite:t:`nalisnick2019` found in likelihood models of images (flows, VAEs, PixelCNN), which
+# can give images with less variation than the training set a higher density.
 # The class medians show a second distortion: ones and sevens, the digits with the least
 # ink, have the lowest energies, hundreds to thousands of nats below the others. Wherever
 # the likelihood leaves the choice to the prior, as in the hidden half of an inpainting,
