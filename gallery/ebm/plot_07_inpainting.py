@@ -177,7 +177,7 @@ assert counts[0] == counts[2] == counts[6] == 0
 assert became[0][7] == 15 and became[2][7] + became[2][1] == 15 and became[2][7] > became[2][1]
 assert became[6][4] == 15 and became[9][7] > 7
 assert same > 0.9 and spread < spread_nn / 3 and mixed_nn > 1 - same + 0.2
-assert observed > 30 and 2 / 256 < rms < 3 / 256 < pull_alone  # "about two and a half grey levels, tighter"
+assert observed > 30 and 2 / 256 < rms < 3 / 256 < pull_alone  # "about 2.5 grey levels"
 assert digit["posterior samples"] > 0.5  # "a digit in most samples"
 # sphinx_gallery_end_ignore
 
