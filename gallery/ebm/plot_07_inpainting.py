@@ -78,7 +78,7 @@ assert rel < 1e-5 and rel_lp < 1e-5
 eps = eps_from_noise(2 / 256)
 a = eps / sigma**2
 pull_alone = sigma * np.sqrt(2 / (2 - a))
-print(f"pull rate a = eps / sigma^2 = {a:.3f} per step (e-folding {1 / a:.0f} steps); "
+print(f"pull rate a = eps / sigma^2 = {a:.3f} per step (e-folding {-1 / np.log(1 - a):.1f} steps); "
       f"stationary spread of the pull alone {256 * pull_alone:.1f}/256")
 
 # %%
@@ -92,6 +92,7 @@ t0 = time.perf_counter()
 samples, _ = perceptual_denoise(energy, y, sigma, n_samples=5, n_steps=2000, mask=mask,
                                 generator=torch.Generator().manual_seed(0))
 print(f"150 chains x 2000 steps in {time.perf_counter() - t0:.0f} s")
+raw = samples  # unclipped, for the spread of the observed pixels
 samples = samples.clamp(0, 1)  # images, as PSNR and the judge see them
 mmse = samples.mean(0)
 
@@ -117,25 +118,29 @@ fig.suptitle("Lower half hidden: the energy prior's completions")
 # PSNR on the hidden half only, and on the observed half. Two baselines need no model:
 # filling the hidden half with the mean training digit, and copying it from the training
 # digit nearest on the observed half (nearest-neighbour inpainting, a classic
-# non-parametric method). The shipped judge then says what each completion shows: a digit
-# at all (one of the ten digit classes with probability at least 0.9), and the digit's own
-# class (the judge's most probable of its eleven classes).
+# non-parametric method; the observed half is kept and the hidden half copied). The shipped
+# judge then says what each completion shows: a digit at all (one of the ten digit classes
+# with probability at least 0.9), and the digit's own class (the judge's most probable of
+# its eleven classes). The judge was trained on the training digits whose lower halves the
+# nearest-neighbour completions copy, which favours that baseline.
 
 hidden = 1 - mask[0]
 images, all_labels = load_digits()
 train_idx, _ = train_test_split(all_labels)
 train = images[train_idx]
 nearest = train[torch.cdist(y.flatten(1), (train * mask).flatten(1)).argmin(1)]
+nearest = y * mask + nearest * (1 - mask)  # the observed half kept, the hidden half copied
 fills = {"posterior mean (5 samples)": mmse, "one sample": samples[0],
          "mean training digit": train.mean(0, keepdim=True).expand_as(clean),
          "nearest training digit": nearest}
 quality = {name: psnr(est, clean, hidden).mean() for name, est in fills.items()}
 for name, q in quality.items():
     print(f"{name:28s} hidden-half PSNR {q:5.2f} dB")
-observed = psnr(samples[0], clean, mask[0]).mean()
-rms = 10 ** (-observed / 20)  # PSNR = 20 log10(1 / RMS error): the spread around y
-print(f"observed half of the samples: PSNR {observed:.1f} dB, an RMS error of {256 * rms:.1f}/256 "
-      f"(the pull alone: {256 * pull_alone:.1f}/256)")
+observed = psnr(samples, clean.expand_as(samples), mask[0]).mean()
+rms = float(((raw - y) ** 2 * mask).sum() / (mask.sum() * raw.shape[0] * raw.shape[1])) ** 0.5
+print(f"observed half of all samples: PSNR {observed:.1f} dB (clipped to [0, 1]); before "
+      f"clipping an RMS deviation from y of {256 * rms:.1f}/256 (the pull alone: "
+      f"{256 * pull_alone:.1f}/256)")
 
 judge = load_judge()
 with torch.no_grad():
@@ -170,14 +175,14 @@ print(f"all five samples of a digit in one class: {same:.0%} of the digits; "
       f"its five nearest training digits in more than one class: {mixed_nn:.0%} of the digits")
 # sphinx_gallery_start_ignore
 q_nn, q_mean = quality["nearest training digit"], quality["mean training digit"]
-assert q_nn > q_mean > quality["posterior mean (5 samples)"]
+assert q_nn > q_mean > max(quality["posterior mean (5 samples)"], quality["one sample"])
 assert agree["posterior samples"] < agree["nearest training digit"] - 0.2
 assert counts[7] > 3 * 15 and counts[1] + counts[7] > 150 / 2
 assert counts[0] == counts[2] == counts[6] == 0
 assert became[0][7] == 15 and became[2][7] + became[2][1] == 15 and became[2][7] > became[2][1]
 assert became[6][4] == 15 and became[9][7] > 7
 assert same > 0.9 and spread < spread_nn / 3 and mixed_nn > 1 - same + 0.2
-assert observed > 30 and 2 / 256 < rms < 3 / 256 < pull_alone  # "about 2.5 grey levels"
+assert observed > 30 and 0.85 * pull_alone < rms < pull_alone * 1.05  # "close to"
 assert digit["posterior samples"] > 0.5  # "a digit in most samples"
 # sphinx_gallery_end_ignore
 
@@ -186,12 +191,12 @@ assert digit["posterior samples"] > 0.5  # "a digit in most samples"
 # ----------
 #
 # The mask changes one term of the posterior, and the check against autograd confirms the
-# score and the log-density. The observed half is held: its RMS error (printed) is about two
-# and a half grey levels, tighter than the pull alone would hold it, so the prior's drift
-# and the range term narrow the spread rather than widen it. The completions of the hidden
-# half are poor. Their PSNR there is below both baselines, even below the blurry mean
+# score and the log-density. The observed half is held: before clipping, its pixels deviate
+# from the observation by an RMS close to the spread that the pull alone would leave (both
+# printed). The completions of the hidden half are poor. Their PSNR there is below both baselines, even below the blurry mean
 # training digit. The judge sees a digit in most samples, but of the digit's own class far
-# less often than in the nearest training digit's completion. The samples favour a few
+# less often than in the nearest-neighbour completion (a comparison that favours the
+# baseline, whose lower halves the judge was trained on). The samples favour a few
 # classes: sevens alone are more than three times their share of 15 (printed counts), ones
 # and sevens together more than half of the 150, and no sample is a zero, a two or a six.
 # The per-class lines say where they come from: every completion of a zero is judged a
@@ -202,17 +207,19 @@ assert digit["posterior samples"] > 0.5  # "a digit in most samples"
 # This page does not measure why the chains choose these completions. The energies by class
 # on the next page are consistent with part of it (ones and sevens have the lowest median
 # energies among held-out digits) but not with all of it: sixes have a lower median energy
-# than fours, yet every six became a four. What decides is the energy of the competing
-# completions of the same observed half, which those medians do not measure. One property is
-# measured here: at its small temperature the prior is sharp. The five chains of a digit end
-# in nearly the same image. Their pixel spread on the hidden half is less than a third of
-# the spread between the five training digits nearest to the observed half (both printed).
-# For almost every digit all five samples fall in one class, while the five nearest training
-# digits often belong to different classes (printed). So the samples show little of the
-# uncertainty that the observed half leaves. Inpainting tests a prior more directly than
-# denoising does, because on the hidden half the prior alone decides; a prior calibrated as a
-# density of digits should spread its samples over the completions that fit. The shipped
-# model is not that prior: its calibration is the open problem recorded in
-# ``ebm-training/README.md``.
+# than fours, yet every six became a four. Which completion a chain reaches may depend on
+# the energies of the competing completions of the same observed half, and on which basin
+# the dynamics enters from the black start; neither is measured here. What is measured is
+# that the five chains of a digit end in nearly the same image. Their pixel spread on the
+# hidden half is less than a third of the spread between the five training digits nearest
+# to the observed half (both printed). For almost every digit all five samples fall in one
+# class, while the five nearest training digits often belong to different classes
+# (printed). All five chains start from the same observation, so this does not tell a sharp
+# posterior from chains that stay in the basin they first fall into; either way, the
+# samples show little of the uncertainty that the observed half leaves. Inpainting tests a
+# prior more directly than denoising does, because on the hidden half the prior alone
+# decides, and a sampler that represented a posterior with several plausible completions
+# would spread its samples over them. The shipped model's calibration is the open problem
+# recorded in ``ebm-training/README.md``.
 
 plt.show()
