@@ -193,16 +193,17 @@ assert digit["posterior samples"] > 0.5  # "a digit in most samples"
 # The mask changes one term of the posterior, and the check against autograd confirms the
 # score and the log-density. The observed half is held: before clipping, its pixels deviate
 # from the observation by an RMS close to the spread that the pull alone would leave (both
-# printed). The completions of the hidden half are poor. Their PSNR there is below both baselines, even below the blurry mean
-# training digit. The judge sees a digit in most samples, but of the digit's own class far
-# less often than in the nearest-neighbour completion (a comparison that favours the
-# baseline, whose lower halves the judge was trained on). The samples favour a few
-# classes: sevens alone are more than three times their share of 15 (printed counts), ones
-# and sevens together more than half of the 150, and no sample is a zero, a two or a six.
-# The per-class lines say where they come from: every completion of a zero is judged a
-# seven, those of a two mostly sevens and the rest ones, all those of a six fours, and most
-# of a nine's sevens. The figure shows how: the top arc of a zero or a two is continued by a
-# single stroke down instead of being closed or given its base.
+# printed). The completions of the hidden half are poor. Their PSNR there is below both
+# baselines, even below the blurry mean training digit. The judge sees a digit in most
+# samples, but of the digit's own class far less often than in the nearest-neighbour
+# completion (a comparison that favours the baseline, whose lower halves the judge was
+# trained on). The samples favour a few classes: sevens alone are more than three times
+# their share of 15 (printed counts), ones and sevens together more than half of the 150,
+# and no sample is a zero, a two or a six. The per-class lines say where they come from:
+# every completion of a zero is judged a seven, those of a two mostly sevens and the rest
+# ones, all those of a six fours, and most of a nine's sevens. The figure shows how: the top
+# arc of a zero or a two is continued by a single stroke down instead of being closed or
+# given its base.
 #
 # This page does not measure why the chains choose these completions. The energies by class
 # on the next page are consistent with part of it (ones and sevens have the lowest median
