@@ -35,7 +35,7 @@ def handout_train(score_net, batch_size=128, nsteps=10000, lr=0.001):
 
 def run(steps=1000):
     times = {"handout": [], "probmods": []}
-    for _ in range(2):
+    for _ in range(5):  # interleaved rounds, the minimum of each: short runs are noisy on 2 cores
         for name in times:
             torch.manual_seed(0)
             net = make_score_net()
