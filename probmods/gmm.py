@@ -85,7 +85,10 @@ class IsotropicGMM:
 
     def _log_comp(self, x, sigma):
         mu = self.means.to(x.dtype)
-        d2 = ((x[:, None, :] - mu[None]) ** 2).sum(-1)
+        sq = (x[:, None, :] - mu[None]) ** 2
+        # In 2-D, the two squares added directly: the same float as sum(-1) over two terms (each
+        # is exact to add to zero), at a third of its cost on the samplers' small batches.
+        d2 = sq[..., 0] + sq[..., 1] if sq.shape[-1] == 2 else sq.sum(-1)
         return torch.log(self.mix_probs.to(x.dtype))[None] - d2 / (2 * sigma**2) - self.dim / 2 * math.log(
             2 * math.pi * sigma**2)
 

@@ -377,9 +377,9 @@ def _on_finite_rows(fn, x):
     package's coordinate range (:data:`probmods._checks.MAX_ABS`, 1e100); a chain beyond it has
     diverged (a step too large) and gets NaN, so it stays diverged without the target ever seeing
     it (the targets refuse such input). The usual case, all in range, costs one check."""
-    ok = (x.abs() <= MAX_ABS).flatten(1).all(1)  # False for NaN and inf too
-    if bool(ok.all()):
+    if x.numel() == 0 or bool(x.abs().max() <= MAX_ABS):  # one reduction; NaN propagates to False
         return fn(x)
+    ok = (x.abs() <= MAX_ABS).flatten(1).all(1)  # False for NaN and inf too
     lp = torch.full((x.shape[0],), float("nan"), dtype=x.dtype, device=x.device)
     grad = torch.full_like(x, float("nan"))
     if bool(ok.any()):
