@@ -20,19 +20,29 @@ nox.options.default_venv_backend = "venv"
 ROOT = Path(__file__).parent
 TORCH = os.environ.get("PROBMODS_TORCH", "torch==2.13.0")
 # Keep builds reproducible and bounded on small machines.
-ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+# PYTHONDONTWRITEBYTECODE empty: Python writes the bytecode of what it imports (see _pip).
+ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": ""}
+
+
+def _pip(session, *args) -> None:
+    """``pip install`` without byte-compiling every installed file (PyTorch alone is about
+    5,000; 30 s of a 40 s install on this project's machines): the first import writes the
+    bytecode of the modules actually used (ENV lets it), about 1,200 for PyTorch and NumPy."""
+    session.install("--no-compile", *args)
 
 
 def _install(session, extras: str) -> None:
-    session.install(TORCH)
-    session.install("-e", f".[{extras}]")
+    _pip(session, TORCH)
+    _pip(session, "-e", f".[{extras}]")
 
 
 @nox.session
 def tests(session):
     """Run the test suite (pytest, hypothesis)."""
     _install(session, "test")
-    session.run("pytest", *session.posargs, env=ENV)
+    # pytest-xdist: PROBMODS_DOCS_JOBS workers (else the cores, at most 4), one thread each
+    # (1.4x on 2 cores: 58 s vs 83 s); options after ``--`` go to pytest (``-n 0``: one process)
+    session.run("pytest", "-n", str(_jobs()), *session.posargs, env={**ENV, **ONE_THREAD})
 
 
 @nox.session
@@ -55,7 +65,7 @@ def docs(session):
     # setuptools reuses build/lib: a module deleted or moved since (estimation.py became a package)
     # would otherwise still ship in the wheel
     shutil.rmtree(ROOT / "build", ignore_errors=True)
-    session.install("setuptools>=69", "wheel")
+    _pip(session, "setuptools>=69", "wheel")
     session.run("python", "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir",
                 str(wheels), str(ROOT))
     cmd = ["sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(build)]
@@ -101,7 +111,7 @@ def browser(session):
     Console errors, failed requests, images, typeset math and search, with screenshots
     in docs/_build/screenshots. Run ``nox -s docs`` first.
     """
-    session.install("playwright>=1.40")
+    _pip(session, "playwright>=1.40")
     session.run("python", "tools/browser_check.py", *session.posargs, env=ENV)
 
 
@@ -133,11 +143,14 @@ def downloads(session):
     sources = sorted(p.name for p in (ROOT / "gallery").rglob("plot_*.py"))
     if [p.name for p in scripts] != sources:
         session.error("the site's downloadable scripts are not the gallery's: rebuild with `nox -s docs`")
-    session.install(TORCH)
-    session.install(str(wheel))
+    _pip(session, TORCH)
+    _pip(session, str(wheel))
     # the version does not change between builds: without this, pip keeps a reused venv's older copy
-    session.install("--force-reinstall", "--no-deps", str(wheel))
+    _pip(session, "--force-reinstall", "--no-deps", str(wheel))
     _run_standalone(session, scripts)
+
+
+ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
 
 
 def _jobs() -> int:
@@ -154,8 +167,7 @@ def _run_standalone(session, scripts) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     python = str(Path(session.bin) / "python")
-    one_thread = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    env = {**os.environ, **ENV, **one_thread, "TQDM_DISABLE": "1"}
+    env = {**os.environ, **ENV, **ONE_THREAD, "TQDM_DISABLE": "1"}
     env.pop("PROBMODS_CACHE_DIR", None)  # as a reader runs them: every result computed by the script
 
     def run(script):
@@ -225,9 +237,9 @@ def minimum(session):
     dependencies. PyTorch is the exception: only the pinned CPU build lies on this project's
     machines (PyPI's older wheels are the CUDA builds), so it stays at ``PROBMODS_TORCH``.
     """
-    session.install(TORCH)
-    session.install(*_lowest_pins("test"))
-    session.install("--no-deps", "-e", ".")
+    _pip(session, TORCH)
+    _pip(session, *_lowest_pins("test"))
+    _pip(session, "--no-deps", "-e", ".")
     session.run("python", "-c", "import numpy, scipy, matplotlib, sklearn, torch; "
                 "print('numpy', numpy.__version__, 'scipy', scipy.__version__, 'matplotlib', "
                 "matplotlib.__version__, 'scikit-learn', sklearn.__version__, 'torch', torch.__version__)")
@@ -238,5 +250,5 @@ def minimum(session):
 @nox.session
 def lint(session):
     """Static checks with ruff."""
-    session.install("ruff>=0.6")
+    _pip(session, "ruff>=0.6")
     session.run("ruff", "check", ".")
