@@ -32,6 +32,37 @@ def test_animations_have_one_frame_per_input():
     plt.close("all")
 
 
+@pytest.mark.parametrize("make", ["scatter", "images", "image_grids"])
+def test_animation_layout_is_laid_out_once_and_keeps_every_frame_inside(make):
+    """The constrained layout runs on the first frame and is then fixed: no frame's title or tick
+    labels may leave the figure, and the axes do not move from frame to frame."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    from probmods.plotting import animate_image_grids
+
+    titles = ["0", "Langevin, step 20,000", "1"]  # a later title longer than the first
+    g = Grid2D((0, 1), (0, 1), 4, 4)
+    anim = {
+        "scatter": lambda: animate_scatter([np.zeros((4, 2)), np.ones((3, 2)), -np.ones((2, 2))], titles=titles),
+        "images": lambda: animate_images(g, [np.zeros(16), np.ones(16), np.full(16, 0.5)], titles=titles),
+        "image_grids": lambda: animate_image_grids([np.random.default_rng(0).random((4, 28, 28))] * 3,
+                                                   ncols=2, titles=titles),
+    }[make]()
+    fig = anim._fig
+    assert isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine)
+    box = fig.bbox
+    positions = []
+    for i in range(len(titles)):
+        anim._func(i)
+        fig.canvas.draw()
+        ax = fig.axes[0]
+        positions.append(ax.get_position().bounds)
+        e = ax.get_tightbbox(fig.canvas.get_renderer())  # the axes with its title, ticks and labels
+        assert box.x0 - 0.5 <= e.x0 and e.x1 <= box.x1 + 0.5 and box.y0 - 0.5 <= e.y0 and e.y1 <= box.y1 + 0.5
+    assert positions.count(positions[0]) == len(positions)
+    plt.close("all")
+
+
 def test_plotting_bad_input():
     fig, ax = plt.subplots()
     with pytest.raises(TypeError, match="grid must be a Grid2D"):
