@@ -152,6 +152,22 @@ def test_constant_draws_give_nan():
 # --- against ArviZ ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_average_ranks_equal_scipy_rankdata_with_ties(seed):
+    """The pooled ranks behind rank normalisation: scipy's average ranks exactly, ties included
+    (a stuck MALA chain repeats one value thousands of times)."""
+    from scipy.stats import rankdata
+
+    from probmods.diagnostics import _average_ranks
+
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.normal(size=(4, 300)), seed % 3)  # many ties at seed 0, 3; some at 1, 4
+    x[1, : 50 * seed] = x[0, 0]  # a long tie group across chains
+    expected = rankdata(x, method="average", axis=None).reshape(x.shape)
+    assert np.array_equal(_average_ranks(x), expected)
+    assert _average_ranks(x).sum() == x.size * (x.size + 1) / 2
+
+
 def arviz_cases():
     rng = np.random.default_rng(10)
     for n_chains in (1, 2, 4):
