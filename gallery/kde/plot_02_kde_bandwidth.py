@@ -64,6 +64,9 @@ from probmods.plotting import density_image, panels, shared_colorbar
 
 N = 10_000
 densities, samples, grids = kde_course_samples(N)
+# sphinx_gallery_start_ignore
+assert all(N * (g.nx + g.ny) == 4 * 10**6 and N * g.nx * g.ny == 4 * 10**8 for g in grids.values())
+# sphinx_gallery_end_ignore
 
 # %%
 # Checking the fast path

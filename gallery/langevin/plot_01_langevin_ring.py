@@ -138,7 +138,7 @@ assert np.allclose(langevin.std(0), real.std(0), rtol=0.08)  # "the spread match
 # --------------------
 #
 # Every 100th step of the 1000 chains: the uniform start contracts onto the ring
-# within the first few hundred steps, then the points spread over the five modes.
+# within the first few hundred steps and then stays spread over the five modes.
 
 frames = result.trajectory.numpy()
 anim = animate_scatter(

@@ -9,8 +9,7 @@ previous page at :math:`\sqrt{2\varepsilon} = 1/256`, :math:`10/256` and
 samples. It then derives the bias of the unadjusted sampler on a Gaussian, checks
 the formula, finds the step beyond which the chains diverge, and shows what MALA's
 accept/reject step does at a step size where plain Langevin fails: it removes the
-bias and the divergence, but chains that start far out can stall for longer than any
-run.
+bias and the divergence, but chains that start far out can stall for the whole run.
 """
 
 # %%
@@ -48,8 +47,8 @@ for label, s in noise_scales.items():
 # ----------------------------------------
 #
 # Top: the final samples. Bottom: the paths of three chains. At
-# :math:`200/256` the chains leave the plot after a few steps; the last panel
-# shows their distance from the origin on a log scale for the first 40 steps.
+# :math:`200/256` the chains leave the plot, so the last panel shows the distance of
+# three chains from the origin on a log scale for the first 40 steps.
 
 fig, axes = panels(2, 3, size=3.3, sharex=False, sharey=False)
 lims = ((-3.4, 3.4), (-3.4, 3.4))
@@ -86,9 +85,13 @@ gen = torch.Generator().manual_seed(1)
 short = sample(x0[:3], langevin(target, eps_from_noise(200 / 256)), 40, thin=1, generator=gen)
 radius = short.trajectory.norm(dim=-1).numpy()
 axes[1, 2].semilogy(radius)
-axes[1, 2].set(xlabel="step", ylabel="distance from origin", title="200/256: 3 chains diverge")
+axes[1, 2].set(xlabel="step", ylabel="distance from origin", title="200/256: 3 chains, distance")
 # sphinx_gallery_start_ignore
 assert np.isfinite(radius).all() and (radius[-1] > 1e10).sum() >= 2
+eps_limit, eps_big = 2 * 0.1, eps_from_noise(200 / 256)  # the prose's numbers for sigma^2 = 0.1
+assert round(256 * np.sqrt(2 * eps_limit)) == 162 and round(abs(1 - eps_big / 0.1), 2) == 2.05
+assert round(1 / (1 - eps_from_noise(10 / 256) / 0.2), 3) == 1.004
+assert round(np.sqrt(2 * 5000 * eps_from_noise(1 / 256)), 1) == 0.3
 assert 25 <= (radius < 2).sum(axis=0).max() <= 35  # one chain lingers near the ring ~30 steps
 assert (~np.isfinite(runs["200/256"].state.position.numpy()).all(axis=1)).all()
 # sphinx_gallery_end_ignore
@@ -188,7 +191,7 @@ assert all(abs(v - 0.1) < 0.006 for v in mala_var)
 # "replace :math:`x^{k+1}` with :math:`x^k` with probability :math:`\alpha`", has
 # it backwards: a move is *kept* with probability :math:`\min(1,\alpha)`). The ratio
 # of proposal densities is essential: the Langevin proposal is not symmetric (it
-# drifts uphill), and without the correction the chain would again over-weight the
+# drifts uphill), and without the correction the chain would over-weight the
 # direction of the drift. With it, detailed balance holds exactly for any
 # :math:`\varepsilon`, so :math:`p` is the stationary distribution, and a bad step
 # costs rejections instead of bias. Only the ratio :math:`p(\mathbf x')/p(\mathbf
@@ -292,7 +295,7 @@ assert stats["1/256"][0][5] > 0.5 and stats["1/256"][1] > 100 * abs(stats["10/25
 # ---------------------------------
 #
 # * **Too small** (:math:`1/256`, :math:`\varepsilon\approx 7.6\cdot10^{-6}`): the
-#   chains are unbiased in principle but far from equilibrium. In 5000 steps the
+#   chains are negligibly biased but far from equilibrium. In 5000 steps the
 #   total diffusion "time" :math:`K\varepsilon` is 0.04, so a chain moves about
 #   :math:`\sqrt{2K\varepsilon}\approx0.3` by noise and only a little way uphill:
 #   the paths are short, many chains are still between or outside the modes, and
@@ -321,9 +324,11 @@ assert stats["1/256"][0][5] > 0.5 and stats["1/256"][1] > 100 * abs(stats["10/25
 #   the mode to none of 100,000 at three units out). Three chains of 1000 are too few
 #   to move the energy distance: with or without them it lies within the range of
 #   40 exact sample sets, so a summary statistic does not see them, yet a chain
-#   frozen in a corner is not a sample of :math:`p`. This is the failure that Roberts and
-#   Tweedie :cite:`roberts1996` analysed: with a step this large MALA is not
-#   geometrically ergodic, so its chains still have the right *stationary*
+#   frozen in a corner is not a sample of :math:`p`. This is the kind of failure that
+#   Roberts and Tweedie :cite:`roberts1996` analysed for MALA: when the step is large
+#   against the target's width, proposals from the tails overshoot and are almost
+#   always rejected, and the chain is not geometrically ergodic, so it still has the
+#   right *stationary*
 #   distribution, but a chain started in the tail may wait astronomically long to
 #   reach it. At :math:`10/256` no chain stalls. A step size has to be judged by the
 #   per-chain acceptance, not by the average.

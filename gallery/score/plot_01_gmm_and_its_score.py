@@ -117,11 +117,15 @@ axes[0, 1].set(
     aspect="equal",
 )
 plt.show()
+mu1, mu2 = gmm.means.numpy()
+shift = gmm.sigma**2 * np.log(0.8 / 0.2) / np.linalg.norm(mu2 - mu1)
+print(f"shift of the line r_1 = r_2 towards the light mode: {shift:.3f}")
 
 # %%
 # The arrows point to the nearer mode with length proportional to the distance,
 # and flip abruptly near the anti-diagonal. The line where the two pulls balance,
 # :math:`r_1 = r_2`, is shifted towards the light mode by
-# :math:`\sigma^2\log(0.8/0.2)/\lVert\boldsymbol\mu_2-\boldsymbol\mu_1\rVert\approx0.1`:
+# :math:`\sigma^2\log(0.8/0.2)/\lVert\boldsymbol\mu_2-\boldsymbol\mu_1\rVert\approx0.1`
+# (printed):
 # the weights enter the score only in that thin boundary region. This is what the
 # next page runs into.

@@ -198,10 +198,11 @@ for ax, s in zip(axes[0], (sigmas[0], sigmas[-1]), strict=True):
 # (:math:`\tilde\sigma\approx1.005`) the target is the original two-mode mixture
 # and the fit is much worse: the density-weighted relative error grows steadily
 # as :math:`\sigma` falls below 1 and is largest at the last level (table above).
-# Two reasons: the weight :math:`\lambda(\sigma)=\sigma^2` gives the small levels
-# little say in the loss (the smallest about 1% of the largest, first table), and
-# the network must output :math:`\sigma\,s`, a small number, whose errors the
-# division by :math:`\sigma` then magnifies. Annealed sampling is tolerant of this:
+# This is what the loss asks for, one effect seen from two sides: with the weight
+# :math:`\lambda(\sigma)=\sigma^2` the loss measures the error of the network's
+# output :math:`\sigma\,s`, so the small levels have little say in it (the smallest
+# about 1% of the largest, first table), and an error in :math:`\sigma\,s` becomes
+# an error :math:`1/\sigma` times larger in the score. Annealed sampling is tolerant of this:
 # the large levels, where the model is accurate, decide which mode a chain ends in,
 # and the small levels only move chains within a mode (below, the final spread
 # around each mode, beside the same schedule run with the exact scores).
@@ -328,7 +329,9 @@ assert abs(w12[0] - w12x[0]) < 3 * se and abs(w5[0] - 0.2) < 3 * se
 # the large noise levels the smoothed density is unimodal and its score carries the
 # information about the weights over the whole square, and it is there that the
 # network is accurate (table of errors).
-# At the small levels, where the learned score is only reliable near the modes, the
-# chains are already near a mode. Multiple noise levels thus solve both problems of
+# At the small levels the learned score is poor even near the modes (table of
+# errors), but by then the chains are already near a mode: the errors there shift
+# and reshape each mode's cloud (the spreads printed above) and leave the weights
+# as the large levels set them. Multiple noise levels thus solve both problems of
 # the previous page at once: slow mixing between modes, and inaccurate scores in
 # low-density regions.

@@ -185,6 +185,7 @@ assert t12r[4, 3] < 0.01 and t12r[4, 4] > 5 and t5r[7, 3] < 0.01 and t5r[7, 4] >
 assert np.all(np.abs(t12r[3:, 2] - w12.mean()) < 0.002)
 assert np.all(np.abs(t5r[7:, 2] - w5.mean()) < 0.002)
 assert t5r[6, 2] - t5r[6, 1] > 0.008
+assert barrier(5.0) == 0 < barrier(4.5)  # "opens as sigma~ falls from about 5"
 # sphinx_gallery_end_ignore
 
 fig, axes = panels(1, 2, size=3.8, sharex=False, sharey=False)
@@ -215,7 +216,7 @@ plt.show()
 # %%
 # At the first level both schedules are at equilibrium (:math:`w \approx
 # w_\text{eq}`); the chains cross freely, about half of them switching sides. A
-# barrier opens between the modes as :math:`\tilde\sigma` falls from about 4 to 2
+# barrier opens between the modes as :math:`\tilde\sigma` falls from about 5 to 2
 # (printed: about half a nat near 3.7, about 2 and 3 nats at 2.7 and 2.4, 5 and more
 # below 2), and crossings die out: from :math:`\tilde\sigma\approx 2` down (T5's level at
 # 1.95, T12's at 1.63) fewer than 1% of the chains change side, and the weight keeps
@@ -231,8 +232,9 @@ plt.show()
 # --------------------
 #
 # :cite:t:`song2020improved` give five techniques, three of them (1, 2 and 4) rules
-# for the schedule. They model the data
-# as a single point, so that :math:`q_{\sigma}` is :math:`\mathcal N(0, \sigma^2 I)`:
+# for the schedule. Technique 1 comes from a data set of many points; for Techniques 2
+# and 4 they model the data as a single point, so that :math:`q_{\sigma}` is
+# :math:`\mathcal N(0, \sigma^2 I)`:
 #
 # * **Technique 1**: :math:`\sigma_1` about the largest distance between two data points.
 # * **Technique 2**: a geometric sequence whose ratio :math:`\gamma` makes the shells
@@ -294,7 +296,8 @@ assert abs(ratio_sim - ratio_eq4) < 4 * ratio_se
 # :math:`\gamma` up to 10). The rule rests on the norm of a high-dimensional Gaussian
 # concentrating on a thin shell (relative width :math:`1/\sqrt{2D}`); in 2-D there is no
 # shell, and consecutive levels always overlap. For images the same formula gives a
-# ratio close to 1 (printed for :math:`D = 3072`), hence hundreds of levels. So we
+# ratio close to 1 (printed for :math:`D = 3072`), hence hundreds of levels (232 in
+# :cite:t:`song2020improved`'s CIFAR-10 model). So we
 # keep the chapter's :math:`L = 10` levels from :math:`\sigma_1` (Technique 1) to
 # :math:`\sigma_L = 0.1` and the budget of 1000 steps, so :math:`T = 100`
 # (Technique 4's first half), and choose :math:`\varepsilon` by Eq. 4.
@@ -509,7 +512,8 @@ plt.show()
 # 0.71) and further at :math:`\sigma = 0.5` (printed). At :math:`\sigma_L = 0.1`
 # both effects are of order :math:`\sigma_L^2/2 = 0.5\%` and the change of the
 # distance is below its draw-to-draw standard deviation. On the T12 chains the step
-# lowers the energy distance in every seed, by less than that standard deviation.
+# lowers the energy distance in all eight seeds (printed); the mean drop is smaller
+# than that standard deviation, but a drop in eight of eight paired seeds is systematic.
 # Their spread exceeds 1 by about 5%, ten times the excess of exact samples of
 # :math:`q_{0.1}` (:math:`\sqrt{1.01}`). That excess comes from the schedule, not from
 # :math:`\sigma_L`: with :math:`\varepsilon_i\propto\sigma_i^2` the last levels last a
@@ -605,7 +609,7 @@ plt.show()
 #   learned model's single run (printed on the T12 page) lies inside the range of
 #   eight exact-score runs (0.210-0.251, mean 0.230).
 # * The weights are set where the two modes separate (:math:`\tilde\sigma` from about
-#   4 to 2, where the barrier rises from 0 to a few nats); below that fewer than 1% of
+#   5 to 2, where the barrier rises from 0 to a few nats); below that fewer than 1% of
 #   the chains change mode per level. What they end at depends on how much Langevin
 #   time the chains spend there: with a quarter of T5's :math:`T` at the same levels
 #   the excess is clearly larger, while four times T5's :math:`T` cannot be told apart
