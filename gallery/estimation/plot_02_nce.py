@@ -226,8 +226,8 @@ plt.show()
 # printout counts the guesses that end at another true mean than with :math:`Z`
 # known. The estimates themselves agree to within 0.01, and :math:`Z` is found to
 # within a few per cent of :math:`8\pi` from a start tens of times too small. Both are
-# somewhat further from the truth than the ML estimate on the same data. That is not
-# the breadth of the noise: with as many noise as data samples (:math:`\nu = 1`) the
+# somewhat further from the truth than the ML estimate on the same data. Here that is
+# not the breadth of the noise: with as many noise as data samples (:math:`\nu = 1`) the
 # asymptotic variance of NCE is about twice ML's even for noise equal to the data (next
 # page). The next page measures these differences over many data sets and sample
 # sizes.

@@ -149,6 +149,6 @@ plt.show()
 # %%
 # Both paths agree to rounding error and the density integrates to one, so the
 # flow is a proper density model before any training. This flow (random scale factors
-# of size 0.5, untrained networks) is still close to a standard Gaussian (covariance
+# with standard deviation 0.5, untrained networks) is still close to a standard Gaussian (covariance
 # printed); a freshly initialised one, with ``scale_factor`` = 0, only shears each
 # coordinate by :math:`t(\mathbf x_a)` and preserves volume. The next page trains it.

@@ -54,11 +54,12 @@ for name, fit in fits.items():
 #
 # :func:`probmods.flows.train` computes the gradients with backpropagation written
 # out in NumPy (a documented fast path: a step of this model is hundreds of tiny
-# PyTorch kernels whose fixed cost dominates). The handout's own loop, with its
+# PyTorch kernels, and the fast path is about ten times faster; ``nox -s bench``
+# measures it). The handout's own loop, with its
 # ``random_split``, ``DataLoader`` and ``loss.backward()``, is below. From the same
-# seeds the two compute the same updates; the float32 rounding of NumPy's and
-# PyTorch's kernels differs and accumulates over the 440 Adam steps of twenty epochs
-# of the moons (22 batches each), so the epoch losses agree closely but not exactly
+# seeds the two compute the same updates up to float32 rounding, which NumPy's and
+# PyTorch's kernels do in different orders, over the 440 Adam steps of twenty epochs
+# of the moons (22 batches each): the epoch losses agree closely but not exactly
 # (largest difference printed):
 
 
@@ -227,7 +228,8 @@ assert fits["GaussiansGrid"].valid_losses[-1] < fits["GaussiansGrid"].test_nll -
 #   the flow leaks density into it, far more mass in the disc of radius 0.5 than the
 #   exact density holds (printed), and the density image shows the ring torn at one
 #   point. Between the moons the flow leaves a sheet of density.
-# * The **Gaussian mixtures** expose a different weakness, in the outer tails: where no
+# * The **Gaussian mixtures** expose a different weakness most strongly (every flow
+#   has some of it, the ``tail %`` column), in the outer tails: where no
 #   training point constrains the scale networks, the flow's density can fall off far
 #   faster than the true Gaussian tails. Some test points in the outer tails (the
 #   fractions printed above) then get an absurdly small density, which the *mean*
