@@ -54,8 +54,8 @@ for name, fit in fits.items():
 #
 # :func:`probmods.flows.train` computes the gradients with backpropagation written
 # out in NumPy (a documented fast path: a step of this model is hundreds of tiny
-# PyTorch kernels, and the fast path is about ten times faster; ``nox -s bench``
-# measures it). The handout's own loop, with its
+# PyTorch kernels; both loops' times are printed below, and ``nox -s bench``
+# measures the ratio). The handout's own loop, with its
 # ``random_split``, ``DataLoader`` and ``loss.backward()``, is below. From the same
 # seeds the two compute the same updates up to float32 rounding, which NumPy's and
 # PyTorch's kernels do in different orders, over the 440 Adam steps of twenty epochs
