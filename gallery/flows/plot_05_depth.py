@@ -89,8 +89,8 @@ assert 1.6 < overfit[1] / overfit[0] < 2.5  # "about twice as much"
 #
 # **Depth also costs data.** The four-layer model has twice the parameters and, on
 # 1350 training points, overfits more: its test NLL exceeds its training NLL by about
-# twice as much as the two-layer model's (printed; on their own 150 validation points
-# the two-layer model shows no gap, printed). Its extra flexibility also makes sharper folds: a
+# twice as much as the two-layer model's (both printed; on their own 150 validation
+# points the two-layer model shows no gap). Its extra flexibility also makes sharper folds: a
 # larger fraction of fresh test points fall in tails where its density has
 # collapsed (the ``tail %`` column). Those points pull the *mean* held-out NLL up,
 # but not enough to change the verdict: by the mean test NLL (equivalently the KL

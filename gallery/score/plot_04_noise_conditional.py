@@ -331,7 +331,7 @@ assert abs(w12[0] - w12x[0]) < 3 * se and abs(w5[0] - 0.2) < 3 * se
 # network is accurate (table of errors).
 # At the small levels the learned score is poor even near the modes (table of
 # errors), but by then the chains are already near a mode: the errors there shift
-# and reshape each mode's cloud (the spreads printed above) and leave the weights
-# as the large levels set them. Multiple noise levels thus solve both problems of
-# the previous page at once: slow mixing between modes, and inaccurate scores in
-# low-density regions.
+# and reshape each mode's cloud (the spreads printed above), while the final weights
+# still agree with the exact-score run of the same schedule (printed above). Multiple
+# noise levels thus solve both problems of the previous page at once: slow mixing
+# between modes, and inaccurate scores in low-density regions.
