@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import nox
@@ -117,7 +118,7 @@ def browser(session):
 
 @nox.session
 def downloads(session):
-    """Run every example as a reader would: the landing page's three lines, in a fresh environment.
+    """Run the examples as a reader would: the landing page's three lines, in a fresh environment.
 
     The wheel is the file that the built landing page links (``index.html``), installed
     (not editable) into a fresh environment; the scripts are the site's download files
@@ -126,6 +127,14 @@ def downloads(session):
     of reach, so an example that depends on a file of the repository or on the working
     directory fails here. Scripts run in parallel (``PROBMODS_DOCS_JOBS`` workers, one
     thread each).
+
+    First, every script's imports are resolved in that environment
+    (``tools/check_imports.py``, seconds). Then ``nox -s downloads`` runs every script, and
+    ``nox -s downloads -- one-per-module`` only the examples of ``MINIMUM_EXAMPLES`` (one per
+    library module, the pretrained weights' loader among them). ``.ci/run`` takes the second:
+    its docs build has just run every one of these files (the session checks that the
+    downloads are the gallery's scripts), so what is left to check is what that build cannot
+    see: the installed wheel, the runtime dependencies alone and an empty directory.
     """
     import re
 
@@ -147,6 +156,15 @@ def downloads(session):
     _pip(session, str(wheel))
     # the version does not change between builds: without this, pip keeps a reused venv's older copy
     _pip(session, "--force-reinstall", "--no-deps", str(wheel))
+    with tempfile.TemporaryDirectory() as tmp, session.chdir(tmp):  # -I: the repository out of reach
+        session.run("python", "-I", str(ROOT / "tools" / "check_imports.py"), *map(str, scripts), env=ENV)
+    modes = set(session.posargs)
+    if not modes <= {"one-per-module"}:
+        session.error(f"unknown arguments {sorted(modes)}: give none (every script) or one-per-module")
+    if "one-per-module" in modes:
+        chosen = {Path(rel).name for rel in MINIMUM_EXAMPLES}
+        scripts = [p for p in scripts if p.name in chosen]
+        session.log(f"running the {len(scripts)} examples of MINIMUM_EXAMPLES, one per library module")
     _run_standalone(session, scripts)
 
 
@@ -162,7 +180,6 @@ def _run_standalone(session, scripts) -> None:
     """Run each script as ``python plot_x.py`` in its own empty temporary directory, in
     parallel worker processes with one thread each (as the docs build runs them)."""
     import subprocess
-    import tempfile
     import time
     from concurrent.futures import ThreadPoolExecutor
 
