@@ -147,7 +147,7 @@ for s, e in energies.items():
 # Judged
 # ------
 #
-# The bar this project set for its model: at least 80% of 100 final samples counted as
+# The bar this page judges by: at least 80% of 100 final samples counted as
 # digits (judge's digit class at :math:`p\ge 0.9`), at least 8 of the 10 classes,
 # no copies of training digits (no nearest distance below the closest held-out digit's,
 # about 1.5; a copy lies under 1, model page).
@@ -163,7 +163,9 @@ for ax, (s, q) in zip(axes.ravel(), quality.items(), strict=True):
     ax.set(xticks=range(10), xlabel="judged class", ylabel="samples (of 100)", title=f"{s}/256")
 # sphinx_gallery_start_ignore
 for q in quality.values():
-    assert q["nearest_min"] >= 1.0 and q["junk_fraction"] < 0.05 and q["n_classes"] >= 8
+    assert q["nearest_min"] >= 1.0 and q["junk_fraction"] == 0 and q["n_classes"] == 10
+    assert q["class_counts"].max() > 20  # the stricter gate's "no class above 20%" fails
+    assert 0.03 < np.sqrt(q["digit_fraction"] * (1 - q["digit_fraction"]) / 100) < 0.045
     assert q["nearest_min"] >= held_out["nearest_min"] - 0.05  # minima against the held-out one
     assert set(np.argsort(q["class_counts"])[-2:].tolist()) == {1, 7}
 assert min(q["digit_fraction"] for q in quality.values()) >= 0.80
@@ -171,7 +173,8 @@ assert [round(100 * q["digit_fraction"]) for q in quality.values()] == [81, 87] 
 for q in quality.values():  # "threes and eights are rare"
     assert set(np.argsort(q["class_counts"], kind="stable")[:2].tolist()) == {3, 8}
 assert quality[3]["class_counts"][[1, 7]].sum() > quality[2]["class_counts"][[1, 7]].sum()
-assert 1.5 < quality[3]["frechet"] / quality[2]["frechet"] < 3
+assert 1.7 < quality[3]["frechet"] / quality[2]["frechet"] < 2.5  # "about twice"
+assert [int(q["class_counts"][[1, 7]].sum()) for q in quality.values()] == [35, 50]
 assert np.median(energies[3][-1]) < np.median(energies[2][-1])
 assert all(np.median(energies[s][-1]) < np.median(e_real) for s in energies)
 # sphinx_gallery_end_ignore
@@ -191,10 +194,13 @@ assert all(np.median(energies[s][-1]) < np.median(e_real) for s in energies)
 # while the strokes sharpen.
 #
 # *Judged.* At :math:`2/256` the judge counts 81% of the 100 samples as digits, at
-# :math:`3/256` 87% (a difference within the noise of 100 chains), with all 10 classes
-# at both and no junk; this meets the bar the project set (80%, 8 classes), at
-# :math:`2/256` only just: on 100 other chains (seed 1000) the same judge counts 78%
-# (model page). The nearest-digit distances (means about 4-4.5, somewhat
+# :math:`3/256` 87% (6 chains of 100 apart, while one such fraction has a binomial
+# standard error of about 4 points), with all 10 classes at both and no junk. This meets
+# the bar above (80%, 8 classes), at :math:`2/256` only just: on 100 other chains (seed
+# 1000) the same judge counts 78% (model page). Neither run meets the stricter gate of
+# the model's calibration work (85% digits, all 10 classes, no class above 20%;
+# ``ebm-training/README.md``): ones are 21 and 27 of the 100. The nearest-digit
+# distances (means about 4-4.5, somewhat
 # below held-out digits' 4.8; minima 1.9 and 1.5, against 1.5 for the closest held-out
 # digit, and far above a copy's) show new digits, not recalled training images. The classes are
 # unbalanced: ones and sevens are the most common (class counts printed), threes and
@@ -203,8 +209,9 @@ assert all(np.median(energies[s][-1]) < np.median(e_real) for s in energies)
 # *Comparing the steps.* The larger step moves faster (its drift is 2.25 times larger
 # per step) and ends at lower energies (both below the held-out digits' median: the
 # samples settle in the model's modes). But its Fréchet distance to real digits is
-# about twice that of the smaller step: more of its samples are the model's favourite
-# shapes (ones and sevens), fewer are varied. A larger step also carries a larger
+# about twice that of the smaller step, and its samples are less balanced: ones and
+# sevens, the model's favourite shapes, are 50 of its 100 against 35 (class counts
+# printed). A larger step also carries a larger
 # discretisation bias, which a Metropolis correction removes in principle; the next page
 # shows that from noise it instead stops the chains. (The energy axis above is symmetric-
 # logarithmic: linear near zero, so the late creep looks steeper than it is.)

@@ -111,9 +111,9 @@ for s in (2, 3):
           f"log alpha > 0 in {int(((d + r) > 0).sum())} of 100")
 # sphinx_gallery_start_ignore
 assert all(float((first[s][0] / -first[s][1]).median()) > 0.9 for s in first)  # nearly cancelling
-assert int((first[2][2] > 0).sum()) == 0 and 10 <= int((first[3][2] > 0).sum()) <= 30
-assert float(first[2][0].median()) > 1e4 and float(first[3][0].median()) > 5e4
-assert bool((log_alpha < -500).all())
+assert int((first[2][2] > 0).sum()) == 0 and 15 <= int((first[3][2] > 0).sum()) <= 25  # a fifth
+assert 3e4 < float(first[2][0].median()) < 7e4 < float(first[3][0].median()) < 1.5e5
+assert bool(((log_alpha > -1600) & (log_alpha < -850)).all())  # "around -900 to -1500"
 # sphinx_gallery_end_ignore
 
 # %%
@@ -209,7 +209,8 @@ never3, early3, late3 = groups[3]
 assert int(groups[2][0].sum()) == 100
 assert 10 <= int(early3.sum()) <= 40 and int(late3.sum()) <= 5
 assert bool((runs[3].accepted.float()[-1000:, early3].mean(0) > 0.2).all())  # and keep accepting
-assert 0.3 < float(runs[3].acceptance_rate[~never3].mean()) < 0.6
+assert 0.4 < float(runs[3].acceptance_rate[~never3].mean()) < 0.6  # "roughly half"
+assert abs(int((first[3][2] > 0).sum()) - int((~never3).sum())) <= 8  # "close to the share"
 # sphinx_gallery_end_ignore
 
 # %%
@@ -236,15 +237,19 @@ assert 0.3 < float(runs[3].acceptance_rate[~never3].mean()) < 0.6
 # :math:`\mathbf x`, is far less likely than the forward one. What decides acceptance is
 # the remainder, of order :math:`-10^3` at the median. At :math:`2/256` it is negative for
 # every first proposal; at :math:`3/256` the energy drop and the ratio both grow, and
-# about a fifth of the first proposals have a positive remainder (count printed above):
-# that is how chains get away from the noise. Unadjusted Langevin (previous page) ignores
+# about a fifth of the first proposals have a positive remainder (count printed above),
+# close to the share of chains that escape in the run below (with other noise draws).
+# Unadjusted Langevin (previous page) ignores
 # this error and slides down to the digits anyway. MALA is exact for :math:`e^{-E}`, and
 # it refuses.
 #
 # *What it means.* MALA's guarantee concerns where the chain ends up after mixing, not how
-# fast it leaves a bad start: where the drift is too strong, as here far from the data,
-# MALA's rejections approach certainty and it is not geometrically ergodic
-# :cite:`roberts1996`. The remedy is a better start, which is exactly HW2-T10: a
+# fast it leaves a bad start. Where the gradient is huge, as here far from the data, the
+# Langevin proposal overshoots and its acceptance probability is practically zero; the
+# same mechanism makes MALA fail to be geometrically ergodic in the tails of light-tailed
+# targets :cite:`roberts1996`. Here the chains start inside :math:`[0,1]`, in no tail:
+# the failure is one of the start. The remedy is a better start, which is exactly
+# HW2-T10: a
 # few hundred Langevin steps take the chains to digit-like images, where the energy is
 # smooth enough for MALA to accept about half of its proposals (next page). The heat maps
 # show the same per chain: at :math:`2/256` every chain rejects throughout; at

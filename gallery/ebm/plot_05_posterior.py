@@ -6,7 +6,8 @@ To denoise :math:`\mathbf y = \mathbf x + \mathbf n` with the energy model as pr
 we sample :math:`p(\mathbf x\mid\mathbf y)` instead of :math:`p(\mathbf x)`. This page
 derives its score and the Langevin update, checks both against autograd on the trained
 model, and measures how the model's temperature weighs the prior against the
-likelihood: the number that explains the next page's results.
+likelihood: the balance one would expect to matter for denoising, which the next page
+then tests.
 """
 
 # %%
@@ -151,7 +152,7 @@ for sigma, y in zip(data["sigmas"].tolist(), data["noisy"], strict=True):
     )
 # sphinx_gallery_start_ignore
 assert switches[100] < np.median(prior_gap) < switches[50]
-assert all(5 < r < 50 for r in ratios)
+assert all(5 < r < 32 for r in ratios)  # one order of magnitude
 # sphinx_gallery_end_ignore
 
 # %%
@@ -194,7 +195,8 @@ axes[0].set_ylabel("nats")
 # the switch is larger than that at :math:`\sigma = 50/256` and smaller at
 # :math:`100/256` (about four times less; it scales as :math:`1/\sigma^2`). So at the
 # smaller noise the observation should usually hold the posterior to the observed digit,
-# and at the larger noise the model's preferences between digit shapes can win. The
+# and at the larger noise the model's preferences between digit shapes can win (the
+# next page looks for that drift). The
 # per-step drifts at the clean digit say the same about the dynamics: there the prior's
 # drift is one order of magnitude larger than the likelihood's pull (ratios printed).
 # The e-folding times of the likelihood alone (1,250 and 5,000 steps) are the time scale
