@@ -133,8 +133,9 @@ def downloads(session):
     ``nox -s downloads -- one-per-module`` only the examples of ``MINIMUM_EXAMPLES`` (one per
     library module, the pretrained weights' loader among them). ``.ci/run`` takes the second:
     its docs build has just run every one of these files (the session checks that the
-    downloads are the gallery's scripts), so what is left to check is what that build cannot
-    see: the installed wheel, the runtime dependencies alone and an empty directory.
+    downloads are the gallery's scripts, byte for byte), so what is left to check is what
+    that build cannot see: the installed wheel, the runtime dependencies alone and an empty
+    directory.
     """
     import re
 
@@ -149,8 +150,10 @@ def downloads(session):
     if not wheel.is_file() or site.resolve() not in wheel.parents:
         session.error(f"the landing page links {links[0]}, which is not a file of the built site")
     scripts = sorted((site / "_downloads").glob("*/plot_*.py"), key=lambda p: p.name)
-    sources = sorted(p.name for p in (ROOT / "gallery").rglob("plot_*.py"))
-    if [p.name for p in scripts] != sources:
+    sources = {p.name: p for p in (ROOT / "gallery").rglob("plot_*.py")}
+    if [p.name for p in scripts] != sorted(sources) or any(
+        p.read_bytes() != sources[p.name].read_bytes() for p in scripts
+    ):
         session.error("the site's downloadable scripts are not the gallery's: rebuild with `nox -s docs`")
     _pip(session, TORCH)
     _pip(session, str(wheel))

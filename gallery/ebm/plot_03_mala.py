@@ -244,13 +244,14 @@ assert abs(int((first[3][2] > 0).sum()) - int((~never3).sum())) <= 8  # "close t
 # it refuses.
 #
 # *What it means.* MALA's guarantee concerns where the chain ends up after mixing, not how
-# fast it leaves a bad start. Where the gradient is huge, as here far from the data, the
-# Langevin proposal overshoots and its acceptance probability is practically zero; the
-# same mechanism makes MALA fail to be geometrically ergodic in the tails of light-tailed
-# targets :cite:`roberts1996`. Here the chains start inside :math:`[0,1]`, in no tail:
-# the failure is one of the start. The remedy is a better start, which is exactly
-# HW2-T10: a
-# few hundred Langevin steps take the chains to digit-like images, where the energy is
+# fast it leaves a bad start. Where the gradient changes this much within one step, as
+# here far from the data, the reverse move is so unlikely that most chains never accept
+# (all at :math:`2/256`). Roberts and Tweedie analysed a related failure: in the tails of
+# light-tailed targets MALA's acceptance probability collapses and the chain is not
+# geometrically ergodic :cite:`roberts1996`. Here the chains start inside
+# :math:`[0,1]`, in no tail: the failure is one of the start. The remedy is a better
+# start, which is exactly HW2-T10: a few hundred Langevin steps take the chains to
+# digit-like images, where the energy is
 # smooth enough for MALA to accept about half of its proposals (next page). The heat maps
 # show the same per chain: at :math:`2/256` every chain rejects throughout; at
 # :math:`3/256` the chains split into two groups (counts printed under the figures):

@@ -172,8 +172,8 @@ assert TrainConfig().sampler_steps == 60 and TrainConfig().fresh_fraction == 0.0
 #
 # - Individual images get cleaner: the fraction counted as digits rises from 73% to
 #   100% (printed), the energy falls (median trace), and the nearest-digit distance
-#   drops from 5.8 to 3.4, below that of the held-out digits themselves (printed). The
-#   final images are mostly ones, simple shapes with close training neighbours.
+#   drops from 5.8 to 3.4, below that of the held-out digits themselves (printed). About
+#   half of the final images are ones, simple shapes with close training neighbours.
 # - Diversity collapses: the classes present fall from 8 to 6, ones take over (the most
 #   common class, about half of the counted digits at the end), and the Fréchet distance
 #   to real digits grows more than threefold.
