@@ -55,3 +55,20 @@ def test_every_gallery_script_resolves_here():
     scripts = sorted((ROOT / "gallery").rglob("plot_*.py"))
     assert len(scripts) >= 32
     assert {s.name: check_imports.missing_imports(s) for s in scripts} == {s.name: [] for s in scripts}
+
+
+def test_main_checks_the_scripts_of_a_directory_and_fails_on_an_empty_one(monkeypatch, tmp_path, capsys):
+    import probmods
+
+    monkeypatch.setattr(check_imports.sys, "prefix", str(Path(probmods.__file__).resolve().parents[1]))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "plot_a.py").write_text("import numpy\n", encoding="utf-8")
+    (tmp_path / "a" / "helper.py").write_text("import no_such_module_probmods\n", encoding="utf-8")
+    assert check_imports.main([str(tmp_path)]) == 0  # only plot_*.py files count
+    assert capsys.readouterr().out == "plot_a.py: imports resolve\n"
+    (tmp_path / "plot_b.py").write_text("import no_such_module_probmods\n", encoding="utf-8")
+    assert check_imports.main([str(tmp_path)]) == 1
+    assert "plot_b.py: line 1: import no_such_module_probmods" in capsys.readouterr().out
+    (tmp_path / "empty").mkdir()
+    assert check_imports.main([str(tmp_path / "empty")]) == 1
+    assert check_imports.main([str(tmp_path / "missing")]) == 1

@@ -1,7 +1,9 @@
 """Resolve every import of the given scripts, in the environment that runs this file.
 
-Usage: ``python -I tools/check_imports.py plot_a.py plot_b.py ...`` from a directory
-outside the repository (``nox -s downloads`` does this in the reader's fresh environment).
+Usage: ``python -I tools/check_imports.py PATH ...`` from a directory outside the
+repository, each PATH a script or a directory whose ``plot_*.py`` files (at any depth) are
+checked (``nox -s downloads`` passes the built site's ``_downloads`` in the reader's fresh
+environment).
 
 Each ``import m`` must import, and each ``from m import a, b`` must find ``a`` and ``b``
 in ``m`` (as an attribute or a submodule). ``probmods`` itself must be the installed
@@ -51,11 +53,20 @@ def main(argv: list[str]) -> int:
     if Path(sys.prefix).resolve() not in installed.parents:
         print(f"probmods comes from {installed}, not from this environment ({sys.prefix})")
         return 1
+    scripts = []
+    for name in map(Path, argv):
+        if not name.exists():
+            print(f"{name}: no such file or directory")
+            return 1
+        scripts += sorted(name.rglob("plot_*.py"), key=lambda p: p.name) if name.is_dir() else [name]
+    if not scripts:
+        print(f"no scripts in {argv}")
+        return 1
     failed = 0
-    for name in argv:
-        problems = missing_imports(Path(name))
+    for path in scripts:
+        problems = missing_imports(path)
         failed += bool(problems)
-        print(f"{Path(name).name}: " + ("imports resolve" if not problems else "; ".join(problems)))
+        print(f"{path.name}: " + ("imports resolve" if not problems else "; ".join(problems)))
     return 1 if failed else 0
 
 
