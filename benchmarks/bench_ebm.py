@@ -17,7 +17,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _timing import best_of, restores_torch_threads  # noqa: E402
+from _timing import interleaved_best, restores_torch_threads  # noqa: E402
 
 from probmods.ebm import load_pretrained  # noqa: E402
 from probmods.mcmc import eps_from_noise, langevin, mala, sample, target_from  # noqa: E402
@@ -49,11 +49,7 @@ def run(n_chains=100, n_steps=200, rounds=3):
                 lambda: sample(x0, mala(target, eps), n_steps)]
         if threads == 1:  # the memory-format lever, timed in the same rounds
             runs.append(_fwd_bwd(contiguous, x0, n_steps))
-        best = [float("inf")] * len(runs)
-        for _ in range(rounds):  # interleaved rounds: a slow spell of the machine hits all alike
-            for i, fn in enumerate(runs):
-                t, _ = best_of(fn, 1, warmup=0)
-                best[i] = min(best[i], t)
+        best = interleaved_best(runs, rounds)
         lines[threads] = tuple(best)
         t_ref, t_ula, t_mala = best[:3]
         print(f"{threads} thread(s): fwd+bwd {t_ref * us:7.0f} us, ULA step {t_ula * us:7.0f} us "

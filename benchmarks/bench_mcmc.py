@@ -11,29 +11,16 @@ built from ``log_prob`` and ``score`` apart, which evaluates the mixture twice p
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _timing import restores_torch_threads  # noqa: E402
+from _timing import interleaved_best, restores_torch_threads  # noqa: E402
 
 from probmods.gmm import ring_gmm  # noqa: E402
 from probmods.mcmc import eps_from_noise, langevin, mala, sample, target_from  # noqa: E402
-
-
-def _time_interleaved(fns, rounds=5):
-    """Best time of each function over ``rounds`` rounds that run every function once, so
-    that a slow spell of the machine hits all of them alike."""
-    best = [float("inf")] * len(fns)
-    for _ in range(rounds):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - t0)
-    return best
 
 
 @restores_torch_threads
@@ -54,13 +41,13 @@ def run(n_chains=1000, n_steps=2000):
             ring.log_prob_and_score(xs)
 
     apart = target_from(score=ring.score, log_prob=ring.log_prob)
-    t_score, t_both, t_ula, t_mala, t_apart = _time_interleaved([
+    t_score, t_both, t_ula, t_mala, t_apart = interleaved_best([
         bare_score,
         bare_both,
         lambda: sample(x0, langevin(target, eps), n_steps),
         lambda: sample(x0, mala(target, eps), n_steps),
         lambda: sample(x0, mala(apart, eps), n_steps),
-    ])
+    ], rounds=5)
     us = 1e6 / n_steps
     print(f"bare score             : {t_score * us:7.1f} us/step")
     print(f"bare log_prob_and_score: {t_both * us:7.1f} us/step")
