@@ -73,36 +73,3 @@ def test_main_checks_the_scripts_of_a_directory_and_fails_on_an_empty_one(monkey
     assert check_imports.main([str(tmp_path / "empty")]) == 1
     assert check_imports.main([str(tmp_path / "missing")]) == 1
 
-
-_FILE_READERS = {"load", "loadtxt", "genfromtxt", "fromfile", "read_text", "read_bytes", "read_csv", "imread"}
-
-
-def _file_reads(path):
-    """Lines of ``path`` that open or load a file, or use ``__file__``."""
-    import ast
-
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Name) and node.id == "__file__":
-            found.append(node.lineno)
-        elif isinstance(node, ast.Call) and (
-            (isinstance(node.func, ast.Name) and node.func.id == "open")
-            or (isinstance(node.func, ast.Attribute) and node.func.attr in _FILE_READERS)
-        ):
-            found.append(node.lineno)
-    return sorted(found)
-
-
-def test_the_file_read_finder_sees_each_kind(tmp_path):
-    script = tmp_path / "plot_z.py"
-    script.write_text(
-        "import numpy as np\nfrom pathlib import Path\nopen('a')\nnp.load('b.npy')\n"
-        "Path('c').read_text()\nprint(__file__)\nnp.linspace(0, 1)\n", encoding="utf-8")
-    assert _file_reads(script) == [3, 4, 5, 6]
-
-
-def test_no_gallery_script_reads_a_file_of_the_repository():
-    """A download runs alone, from an empty directory: data come from probmods or its
-    dependencies (what `nox -s downloads -- one-per-module` in CI runs only in part)."""
-    scripts = sorted((ROOT / "gallery").rglob("plot_*.py"))
-    assert {s.name: _file_reads(s) for s in scripts} == {s.name: [] for s in scripts}

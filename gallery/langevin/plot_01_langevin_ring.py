@@ -52,7 +52,8 @@ from probmods.metrics import energy_distance
 from probmods.plotting import animate_scatter, panels, scatter_samples
 
 ring = ring_gmm(num_modes=5, radius=0.7, variance=0.1)
-x = (torch.rand(500, 2, dtype=torch.float64) * 6 - 3).requires_grad_(True)
+x = torch.rand(500, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 6 - 3
+x.requires_grad_(True)
 (auto,) = torch.autograd.grad(ring.log_prob(x).sum(), x)
 err = (ring.score(x.detach()) - auto).abs().max().item()
 print(f"max |analytic score - autograd| over 500 points: {err:.1e}")
