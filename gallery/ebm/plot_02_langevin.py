@@ -164,7 +164,6 @@ for ax, (s, q) in zip(axes.ravel(), quality.items(), strict=True):
 # sphinx_gallery_start_ignore
 for q in quality.values():
     assert q["nearest_min"] >= 1.0 and q["junk_fraction"] == 0 and q["n_classes"] == 10
-    assert q["class_counts"].max() > 0.25 * q["class_counts"].sum()  # ones: 26% and 31%
     assert q["nearest_min"] >= held_out["nearest_min"] - 0.05  # minima against the held-out one
     assert set(np.argsort(q["class_counts"])[-2:].tolist()) == {1, 7}
 assert min(q["digit_fraction"] for q in quality.values()) >= 0.80
@@ -174,6 +173,11 @@ for q in quality.values():  # "threes and eights are rare"
 assert quality[3]["class_counts"][[1, 7]].sum() > quality[2]["class_counts"][[1, 7]].sum()
 assert 1.7 < quality[3]["frechet"] / quality[2]["frechet"] < 2.5  # "about twice"
 assert [int(q["class_counts"][[1, 7]].sum()) for q in quality.values()] == [35, 50]
+# ones are the largest class, 26% and 31% of the counted digits (the gate allows 20%)
+assert all(int(np.argmax(q["class_counts"])) == 1 for q in quality.values())
+counts = [q["class_counts"] for q in quality.values()]
+share_of_ones = [round(100 * c[1] / c.sum()) for c in counts]
+assert share_of_ones == [26, 31]
 p_digit = np.array([q["digit_fraction"] for q in quality.values()])
 se_diff = np.sqrt(np.sum(p_digit * (1 - p_digit)) / 100)
 assert 0.045 < se_diff < 0.055  # "about 5 points"
@@ -198,16 +202,14 @@ assert all(np.median(energies[s][-1]) < np.median(e_real) for s in energies)
 # *Judged.* At :math:`2/256` the judge counts 81% of the 100 samples as digits, at
 # :math:`3/256` 87% (6 chains of 100 apart, about one standard error of such a difference:
 # 5 points, treating the two runs as independent), with all 10 classes at both and no
-# junk. This meets
-# the bar above (80%, 8 classes), at :math:`2/256` only just: on 100 other chains (seed
-# 1000) the same judge counts 78% (model page). Neither run meets the stricter gate of
-# the model's calibration work (85% digits, all 10 classes, no class above 20%;
-# ``ebm-training/README.md``): ones are 26% and 31% of the counted digits. The nearest-digit
-# distances (means about 4-4.5, somewhat
-# below held-out digits' 4.8; minima 1.9 and 1.5, against 1.5 for the closest held-out
-# digit, and far above a copy's) show new digits, not recalled training images. The classes are
-# unbalanced: ones and sevens are the most common (class counts printed), threes and
-# eights are rare.
+# junk. This meets the bar above (80%, 8 classes), at :math:`2/256` only just: on 100
+# other chains (seed 1000) the same judge counts 78% (model page). Neither run meets the
+# stricter gate of the model's calibration work (85% digits, all 10 classes, no class
+# above 20%; ``ebm-training/README.md``): ones are 26% and 31% of the counted digits. The
+# nearest-digit distances (means about 4-4.5, somewhat below held-out digits' 4.8; minima
+# 1.9 and 1.5, against 1.5 for the closest held-out digit, and far above a copy's) show
+# new digits, not recalled training images. The classes are unbalanced: ones and sevens
+# are the most common (class counts printed), threes and eights are rare.
 #
 # *Comparing the steps.* The larger step moves faster (its drift is 2.25 times larger
 # per step) and ends at lower energies (both below the held-out digits' median: the

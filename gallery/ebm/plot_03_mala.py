@@ -239,8 +239,8 @@ assert abs(int((first[3][2] > 0).sum()) - int((~never3).sum())) <= 8  # "close t
 # every first proposal; at :math:`3/256` the energy drop and the ratio both grow, and
 # about a fifth of the first proposals have a positive remainder (count printed above),
 # close to the share of chains that escape in the run below (with other noise draws).
-# Unadjusted Langevin (previous page) ignores
-# this error and slides down to the digits anyway. MALA is exact for :math:`e^{-E}`, and
+# Unadjusted Langevin (previous page) ignores this error and slides down to the digits
+# anyway. MALA is exact for :math:`e^{-E}`, and
 # it refuses.
 #
 # *What it means.* MALA's guarantee concerns where the chain ends up after mixing, not how
@@ -251,8 +251,8 @@ assert abs(int((first[3][2] > 0).sum()) - int((~never3).sum())) <= 8  # "close t
 # geometrically ergodic :cite:`roberts1996`. Here the chains start inside
 # :math:`[0,1]`, in no tail: the failure is one of the start. The remedy is a better
 # start, which is exactly HW2-T10: a few hundred Langevin steps take the chains to
-# digit-like images, where the energy is
-# smooth enough for MALA to accept about half of its proposals (next page). The heat maps
+# digit-like images, where the energy is smooth enough for MALA to accept about half of
+# its proposals (next page). The heat maps
 # show the same per chain: at :math:`2/256` every chain rejects throughout; at
 # :math:`3/256` the chains split into two groups (counts printed under the figures):
 # those that accept from their first steps and keep accepting, and those that never
