@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,10 +20,16 @@ nox.options.reuse_venv = "yes"
 nox.options.default_venv_backend = "venv"
 
 ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT / "tools"))
+from kernels import pinned_env  # noqa: E402  (tools/kernels.py)
+
 TORCH = os.environ.get("PROBMODS_TORCH", "torch==2.13.0")
 # Keep builds reproducible and bounded on small machines.
 # PYTHONDONTWRITEBYTECODE empty: Python writes the bytecode of what it imports (see _pip).
 ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": ""}
+# Sessions that compute the pages' numbers also pin the numerical libraries to their AVX2
+# kernels, so that every x86-64 machine prints the same numbers (tools/kernels.py says why).
+NUMERIC = {**ENV, **pinned_env()}
 
 
 def _pip(session, *args) -> None:
@@ -43,7 +50,7 @@ def tests(session):
     _install(session, "test")
     # pytest-xdist: PROBMODS_DOCS_JOBS workers (else the cores, at most 4), one thread each
     # (1.4x on 2 cores: 58 s vs 83 s); options after ``--`` go to pytest (``-n 0``: one process)
-    session.run("pytest", "-n", str(_jobs()), *session.posargs, env={**ENV, **ONE_THREAD})
+    session.run("pytest", "-n", str(_jobs()), *session.posargs, env={**NUMERIC, **ONE_THREAD})
 
 
 @nox.session
@@ -75,7 +82,7 @@ def docs(session):
             session.error("the offline build needs unshare (util-linux)")
         cmd = ["unshare", "--net", "--", *cmd]
         session.log("building with no network: unshare --net")
-    session.run(*cmd, env=ENV, external=True)
+    session.run(*cmd, env=NUMERIC, external=True)
     session.log(f"The textbook is in {build}. Open {build / 'index.html'} in a browser,")
     session.log(f"or serve it: python -m http.server -d {build} 8000  (then http://localhost:8000)")
 
@@ -100,9 +107,9 @@ def train_ebm(session):
     shipped = (ROOT / "ebm-training" / "SHIPPED").read_text().split()
     iterations = max(int(Path(name).stem.split("-")[1]) for name in shipped)
     session.run("python", "-m", "probmods.ebm.train", "--iterations", str(iterations), "--out", "ebm-training",
-                "--threads", "1", *session.posargs, env=ENV)
+                "--threads", "1", *session.posargs, env=NUMERIC)
     session.run("python", "-m", "probmods.ebm.pretrained", "--energy",
-                *[f"ebm-training/{name}" for name in shipped], "--log", "ebm-training/checkpoint.pt", env=ENV)
+                *[f"ebm-training/{name}" for name in shipped], "--log", "ebm-training/checkpoint.pt", env=NUMERIC)
 
 
 @nox.session
@@ -160,7 +167,7 @@ def downloads(session):
     # the version does not change between builds: without this, pip keeps a reused venv's older copy
     _pip(session, "--force-reinstall", "--no-deps", str(wheel))
     with tempfile.TemporaryDirectory() as tmp, session.chdir(tmp):  # -I: the repository out of reach
-        session.run("python", "-I", str(ROOT / "tools" / "check_imports.py"), str(site / "_downloads"), env=ENV)
+        session.run("python", "-I", str(ROOT / "tools" / "check_imports.py"), str(site / "_downloads"), env=NUMERIC)
     modes = set(session.posargs)
     if not modes <= {"one-per-module"}:
         session.error(f"unknown arguments {sorted(modes)}: give none (every script) or one-per-module")
@@ -187,7 +194,7 @@ def _run_standalone(session, scripts) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     python = str(Path(session.bin) / "python")
-    env = {**os.environ, **ENV, **ONE_THREAD, "TQDM_DISABLE": "1"}
+    env = {**os.environ, **NUMERIC, **ONE_THREAD, "TQDM_DISABLE": "1"}
     env.pop("PROBMODS_CACHE_DIR", None)  # as a reader runs them: every result computed by the script
 
     def run(script):
@@ -263,7 +270,7 @@ def minimum(session):
     session.run("python", "-c", "import numpy, scipy, matplotlib, sklearn, torch; "
                 "print('numpy', numpy.__version__, 'scipy', scipy.__version__, 'matplotlib', "
                 "matplotlib.__version__, 'scikit-learn', sklearn.__version__, 'torch', torch.__version__)")
-    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs, env=ENV)
+    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs, env=NUMERIC)
     _run_standalone(session, [ROOT / "gallery" / rel for rel in MINIMUM_EXAMPLES])
 
 

@@ -19,6 +19,17 @@ os.environ.setdefault("PROBMODS_CACHE_DIR", str(HERE / "_build" / "cache"))
 
 import probmods  # noqa: E402
 
+# The pages' numbers come from one set of numerical kernels (tools/kernels.py): stop here,
+# with the reason, rather than at a page whose guard another machine's rounding has moved.
+sys.path.insert(0, str(HERE.resolve().parent / "tools"))
+from kernels import PINNED, problems  # noqa: E402
+
+if _why := problems():
+    raise RuntimeError(
+        "the numerical kernels are not the ones the pages' numbers come from: " + "; ".join(_why)
+        + ". Build with `nox -s docs`, or set " + " ".join(f"{k}='{v}'" for k, v in PINNED.items())
+    )
+
 project = "probmods"
 author = "The probmods authors"
 copyright = "2026, the probmods authors"

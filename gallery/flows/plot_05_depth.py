@@ -69,11 +69,10 @@ print(
 )
 # sphinx_gallery_start_ignore
 assert f4.train_losses[-1] < f2.train_losses[-1] and f4.kl_median < f2.kl_median
-assert f4.test_nll < f2.test_nll and z > 3  # K = 4 wins by "several paired standard errors"
-assert gap4 > 0.1 > abs(gap2) and f4.tail_fraction > f2.tail_fraction
-assert f4.test_nll - f4.train_losses[-1] > f2.test_nll - f2.train_losses[-1] + 0.1
+assert f4.test_nll > f2.test_nll and z < -3  # K = 2 better by "several paired standard errors"
+assert gap4 > 0.1 > abs(gap2) and f4.tail_fraction > 5 * f2.tail_fraction  # "several times"
 overfit = [f.test_nll - f.train_losses[-1] for f in (f2, f4)]
-assert 1.6 < overfit[1] / overfit[0] < 2.5  # "about twice as much"
+assert 4 < overfit[1] / overfit[0] < 6  # "about five times as much"
 # sphinx_gallery_end_ignore
 
 # %%
@@ -88,13 +87,21 @@ assert 1.6 < overfit[1] / overfit[0] < 2.5  # "about twice as much"
 # lower for :math:`K = 4`.
 #
 # **Depth also costs data.** The four-layer model has twice the parameters and, on
-# 1350 training points, overfits more: its test NLL exceeds its training NLL by about
-# twice as much as the two-layer model's (both printed; on their own 150 validation
-# points the two-layer model shows no gap). Its extra flexibility also makes sharper folds: a
-# larger fraction of fresh test points fall in tails where its density has
-# collapsed (the ``tail %`` column). Those points pull the *mean* held-out NLL up,
-# but not enough to change the verdict: by the mean test NLL (equivalently the KL
-# estimate, which subtracts the same entropy estimate from both) the deeper flow is
-# still better, by several paired standard errors (printed), as it is by the median
-# and in the pictures. On this small dataset depth pays overall while it
-# overfits; more data (next page) narrows the gap.
+# 1350 training points, overfits far more: its test NLL exceeds its training NLL by
+# about five times as much as the two-layer model's (both printed; on their own 150
+# validation points the two-layer model shows no gap). Its extra flexibility also makes
+# sharper folds: several times as many fresh test points fall in tails where its density
+# has collapsed (the ``tail %`` column). Those points decide the *mean* held-out NLL: by
+# it (equivalently by the KL estimate, which subtracts the same entropy estimate from
+# both) the two-layer flow is the better one here, by several paired standard errors
+# (printed), although the deeper flow fits the training data and the typical test point
+# better.
+#
+# That verdict of the mean is fragile, and not only statistically. It rests on a
+# few test points in collapsed tails, and which points collapse depends on the last
+# bits of the arithmetic: with the same seeds, a machine with AVX-512 vector units
+# and another BLAS kernel on this one trained flows on which the four-layer model won
+# by several standard errors (``tools/kernels.py`` records it; the docs build pins its
+# kernels so that its numbers do not move with the machine). The median and the
+# training NLL favour depth in every one of these runs. On this small dataset depth
+# improves the typical fit while its tails collapse; more data (next page) helps both.

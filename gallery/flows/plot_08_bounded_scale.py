@@ -123,25 +123,20 @@ fig.suptitle(f"GaussiansGrid, K = 4, one line per torch seed {SEEDS}")
 plt.show()
 # sphinx_gallery_start_ignore
 assert hand["kl"].max() > 10 * bnd["kl"].max()  # "more than ten times below the worst seed"
-assert 80 < hand["kl"].max() / hand["kl"].min() < 120  # "a factor of almost 100 between seeds"
+assert 40 < hand["kl"].max() / hand["kl"].min() < 50  # "a factor of almost 50 between seeds"
 assert bnd["kl"].max() < 2 * bnd["kl"].min()  # "a narrow range"
 assert bnd["worst"].max() < 200 and hand["worst"].max() > 1e4
 assert np.all(np.abs(hand["median"] - bnd["median"]) < 0.05)  # the medians barely move
 assert np.all(bnd["tail"] > 0) and bnd["tail"].mean() < hand["tail"].mean()
 assert np.any(bnd["tail"] > hand["tail"])  # "fewer on average, but not for every seed"
-j = SEEDS.index(1)  # "no catastrophic collapse (seed 1, worst 35 nats) ... worse on every score"
-assert hand["kl"][j] < 0.2 and np.delete(hand["worst"], j).min() > 1000  # the only seed without
-for key in ("kl", "median", "tail", "worst"):
-    assert bnd[key][j] > hand[key][j], key
-f_h, f_b = fits["handout", 1], fits[f"c = {C:g}", 1]
-assert f_b.train_losses[-1] > f_h.train_losses[-1] and f_b.valid_losses[-1] > f_h.valid_losses[-1]
-assert f_b.test_nll > f_h.test_nll
-assert 0.14 < bnd["kl"][j] < 0.15 and 0.11 < hand["kl"][j] < 0.12  # "KL 0.145 against 0.116"
-assert 0.185 < bnd["tail"][j] < 0.195 and 0.075 < hand["tail"][j] < 0.085  # "0.190 against 0.080"
-assert 47 < bnd["worst"][j] < 48 and 35 < hand["worst"][j] < 35.5  # "47.3 against 35.1 nats"
-gap = {seed: fits["handout", seed].valid_losses[-1] - fits["handout", seed].train_losses[-1]
-       for seed in (8, 0)}  # "far above its training loss for seed 0, close to it for seed 8"
-assert gap[0] > 1 and abs(gap[8]) < 0.2
+# seed 8 the only catastrophic collapse; seeds 0 and 1: the bound worse in KL, median and tail %
+assert hand["worst"][0] > 1e4 and hand["worst"][1:].max() < 100 and hand["kl"][1:].max() < 0.2
+for key in ("kl", "median", "tail"):
+    assert np.all(bnd[key][1:] > hand[key][1:]), key
+assert bnd["worst"][1] > hand["worst"][1] and bnd["worst"][2] < hand["worst"][2]
+assert [round(v) for v in hand["worst"][1:]] == [12, 60]  # "worst points of 12 and 60 nats"
+gap8 = fits["handout", 8].valid_losses[-1] - fits["handout", 8].train_losses[-1]
+assert 0 < gap8 < 0.05 and hand["kl"][0] > 3  # "within 0.05 nats of its training NLL"
 # sphinx_gallery_end_ignore
 
 # %%
@@ -252,9 +247,9 @@ q_hand, q_bnd = log_q_ray["handout"], log_q_ray[f"c = {C:g}"]
 # sphinx_gallery_start_ignore
 assert abs(q_hand[50] - log_p_ray[50]) < 1 and abs(q_bnd[50] - log_p_ray[50]) < 1  # near the mode
 assert q_hand[100] < -1e4 and q_bnd[100] > -200  # at the worst point: 10^5 against 10^2
-assert np.isneginf(q_hand[199]) and np.isfinite(q_bnd).all()  # -inf even in float64
-assert np.hypot(*z_far) > np.sqrt(np.finfo(np.float64).max)  # "a square beyond float64's range"
-assert log_p_ray[199] - q_bnd[199] > 100  # the bounded tail is still far too light
+assert q_hand[199] < -1e80 and np.isfinite(q_bnd).all()  # "below -10^80"
+assert np.hypot(*z_far) > 1e40  # "|z| beyond 10^40"
+assert 90 < log_p_ray[199] - q_bnd[199] < 100  # the bounded tail is still far too light
 # sphinx_gallery_end_ignore
 
 # %%
@@ -262,8 +257,8 @@ assert log_p_ray[199] - q_bnd[199] > 100  # the bounded tail is still far too li
 # --------------------
 #
 # **The bound removes the catastrophic part of the mean KL.** With the handout's
-# layer the held-out KL changes by a factor of almost 100 between these seeds
-# (printed range), because it is set by the few test points whose density
+# layer the held-out KL changes by a factor of almost 50 between these seeds
+# (printed range), because for seed 8 it is set by the few test points whose density
 # collapsed, the worst of them more than ten thousand nats too low. With
 # :math:`c = 1` the three KLs lie within a narrow range, the largest more than ten
 # times below the handout's worst seed, and no test point is off by more than a
@@ -272,9 +267,9 @@ assert log_p_ray[199] - q_bnd[199] > 100  # the bounded tail is still far too li
 # **The fit in the bulk does not change.** The median of :math:`\log p - \log q`
 # moves by less than 0.05 nats between the two layers for every seed: the typical
 # test point is fitted about as well with the bound as without. The bound is not
-# free either: for the seed where the handout's layer had no catastrophic collapse
-# (seed 1, worst point 35 nats), the bounded layer is worse on every score (KL 0.145
-# against 0.116, tail % 0.190 against 0.080, worst point 47.3 against 35.1 nats).
+# free either: for the two seeds where the handout's layer had no catastrophic collapse
+# (seeds 0 and 1, worst points of 12 and 60 nats), the bounded layer has the higher KL,
+# median and ``tail %`` (table); its worst point is worse for seed 0 and better for seed 1.
 #
 # **Why.** At the handout's worst point the collapse is in the prior term, not in
 # the log-det: the first layer's :math:`s` is far below :math:`-1` (printed), so its
@@ -286,18 +281,17 @@ assert log_p_ray[199] - q_bnd[199] > 100  # the bounded tail is still far too li
 # more than ten times closer to the origin. Along the ray both flows are within a
 # nat of the exact :math:`\log p` near the mode (printed at the first distance);
 # past the data the handout's :math:`\log q` falls off a cliff, and at twice the
-# distance it is :math:`-\infty` even in float64: the stretches compound through the
-# layers until :math:`\lVert\mathbf z\rVert` (printed) has a square beyond float64's
-# range.
+# distance it is below :math:`-10^{80}`: the stretches compound through the layers
+# until :math:`\lVert\mathbf z\rVert` (printed) is beyond :math:`10^{40}`.
 #
 # **What the bound does not fix.** The bounded flow's tail is still far too light:
-# at twice the distance its :math:`\log q` is more than a hundred nats below the
+# at twice the distance its :math:`\log q` is more than 90 nats below the
 # exact :math:`\log p` (printed), and every seed keeps test points in a collapsed
 # tail (the ``tail %`` column), fewer on average over these seeds but not for every
 # seed. The bound limits how fast the flow's tails can fall, not where its mass
 # sits; the shifts :math:`t` are unbounded and still extrapolate linearly, and
 # :math:`e^{\pm c}` per layer still compounds to :math:`e^{\pm 2c}` per coordinate
 # over four layers. The handout's 150-point validation set catches a collapsed
-# tail only by chance (the ``valid`` column of the handout's layer: far above its
-# training loss for seed 0, close to it for seed 8); the 20,000 test points catch
-# far more of them. Three seeds are a small sample of a heavy-tailed quantity.
+# tail only by chance: it missed the one catastrophic collapse here (seed 8, whose
+# validation NLL is within 0.05 nats of its training NLL, table), which the 20,000 test
+# points caught. Three seeds are a small sample of a heavy-tailed quantity.

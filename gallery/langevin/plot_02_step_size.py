@@ -280,8 +280,9 @@ for r in (0.5, 1.0, 2.0, 3.0, 4.0):
 final_big = mala_runs["200/256"].state.position.numpy()
 assert np.isfinite(final_big).all()
 assert mala_stats["200/256"][1].sum() > 0 and mala_stats["10/256"][1].sum() == 0
-assert mala_stats["200/256"][0] <= exact_d2.max()
-assert energy_distance(final_big[~mala_stats["200/256"][1]], real) <= exact_d2.max()
+d2_unstuck = energy_distance(final_big[~mala_stats["200/256"][1]], real)
+assert mala_stats["200/256"][0] > d2_unstuck > exact_d2.max()  # above all 40 exact sets, either way
+assert mala_stats["200/256"][0] - d2_unstuck < 0.2 * d2_unstuck  # "barely lowers it"
 assert accept_at[1.0] > accept_at[2.0] > accept_at[3.0] and accept_at[3.0] == 0
 assert 0.1 < accept_at[0.5] < 0.15
 stuck = mala_stats["200/256"][1]
@@ -321,10 +322,11 @@ assert stats["1/256"][0][5] > 0.5 and stats["1/256"][1] > 100 * abs(stats["10/25
 #   mode, never (or almost never) accept in 5000 steps: their proposals overshoot to
 #   where the density is far smaller, and the acceptance of a proposal falls steeply
 #   with the distance from the mode (the last table: from about one in eight near
-#   the mode to none of 100,000 at three units out). Three chains of 1000 are too few
-#   to move the energy distance: with or without them it lies within the range of
-#   40 exact sample sets, so a summary statistic does not see them, yet a chain
-#   frozen in a corner is not a sample of :math:`p`. This is the kind of failure that
+#   the mode to none of 100,000 at three units out). The energy distance does not
+#   single them out: it lies above all 40 exact sample sets with or without them, and
+#   removing the three barely lowers it (printed), so at this step size the chains that
+#   do move are off as well, and a chain frozen in a corner is in any case not a sample
+#   of :math:`p`. This is the kind of failure that
 #   Roberts and Tweedie :cite:`roberts1996` analysed for MALA: when the step is large
 #   against the target's width, proposals from the tails overshoot and are almost
 #   always rejected, and the chain is not geometrically ergodic, so it still has the
