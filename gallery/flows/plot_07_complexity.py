@@ -49,7 +49,8 @@ plt.show()
 f3, f7 = fits[3], fits[7]
 print(f"KL(p || q): 3 modes {f3.kl:.3f} +- {f3.kl_se:.3f}, 7 modes {f7.kl:.3f} +- {f7.kl_se:.3f}")
 print(f"median gap: 3 modes {f3.kl_median:.3f}, 7 modes {f7.kl_median:.3f}")
-assert f7.kl > f3.kl + 3 * max(f3.kl_se, f7.kl_se) and f7.kl_median > 2 * f3.kl_median
+assert f7.kl > f3.kl + 3 * max(f3.kl_se, f7.kl_se)
+assert 2.8 < f7.kl_median / f3.kl_median < 3.2  # "a third of the other's"
 # sphinx_gallery_start_ignore
 assert abs(f3.train_losses[-1] - f3.entropy) < 0.05 and f7.train_losses[-1] - f7.entropy > 0.1
 # sphinx_gallery_end_ignore
@@ -59,7 +60,7 @@ assert abs(f3.train_losses[-1] - f3.entropy) < 0.05 and f7.train_losses[-1] - f7
 # --------------------------
 #
 # **The three-mode target is fitted better**: its KL divergence is lower by many
-# standard errors, its median gap is several times smaller, and its training NLL is at
+# standard errors, its median gap is a third of the other's, and its training NLL is at
 # the entropy (a finite sample can even score slightly below it) while the seven-mode
 # one stays well above. A flow starts from one round Gaussian and can only move mass
 # continuously: every pair of neighbouring modes needs a stretch of the plane that

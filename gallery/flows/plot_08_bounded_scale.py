@@ -127,14 +127,15 @@ assert 40 < hand["kl"].max() / hand["kl"].min() < 50  # "a factor of almost 50 b
 assert bnd["kl"].max() < 2 * bnd["kl"].min()  # "a narrow range"
 assert bnd["worst"].max() < 200 and hand["worst"].max() > 1e4
 assert np.all(np.abs(hand["median"] - bnd["median"]) < 0.05)  # the medians barely move
-assert np.all(bnd["tail"] > 0) and bnd["tail"].mean() < hand["tail"].mean()
-assert np.any(bnd["tail"] > hand["tail"])  # "fewer on average, but not for every seed"
+assert np.all(bnd["tail"] > 0)  # "about as many on average (0.13% against 0.14%), more for two"
+assert [round(v.mean(), 2) for v in (bnd["tail"], hand["tail"])] == [0.13, 0.14]
+assert (bnd["tail"] > hand["tail"]).sum() == 2
 # seed 8 the only catastrophic collapse; seeds 0 and 1: the bound worse in KL, median and tail %
 assert hand["worst"][0] > 1e4 and hand["worst"][1:].max() < 100 and hand["kl"][1:].max() < 0.2
 for key in ("kl", "median", "tail"):
     assert np.all(bnd[key][1:] > hand[key][1:]), key
 assert bnd["worst"][1] > hand["worst"][1] and bnd["worst"][2] < hand["worst"][2]
-assert [round(v) for v in hand["worst"][1:]] == [12, 60]  # "worst points of 12 and 60 nats"
+assert 11.65 < hand["worst"][1] < 11.75 and 59.45 < hand["worst"][2] < 59.55  # "11.7 and 59.5"
 gap8 = fits["handout", 8].valid_losses[-1] - fits["handout", 8].train_losses[-1]
 assert 0 < gap8 < 0.05 and hand["kl"][0] > 3  # "within 0.05 nats of its training NLL"
 # sphinx_gallery_end_ignore
@@ -268,7 +269,7 @@ assert 90 < log_p_ray[199] - q_bnd[199] < 100  # the bounded tail is still far t
 # moves by less than 0.05 nats between the two layers for every seed: the typical
 # test point is fitted about as well with the bound as without. The bound is not
 # free either: for the two seeds where the handout's layer had no catastrophic collapse
-# (seeds 0 and 1, worst points of 12 and 60 nats), the bounded layer has the higher KL,
+# (seeds 0 and 1, worst points 11.7 and 59.5 nats), the bounded layer has the higher KL,
 # median and ``tail %`` (table); its worst point is worse for seed 0 and better for seed 1.
 #
 # **Why.** At the handout's worst point the collapse is in the prior term, not in
@@ -278,8 +279,8 @@ assert 90 < log_p_ray[199] - q_bnd[199] < 100  # the bounded tail is still far t
 # :math:`s` too and stretch as well, and :math:`\lVert\mathbf z\rVert` lands in the
 # hundreds. The log-det gains a few nats from the stretch; the prior term loses over
 # a thousand times more. The bounded flow maps the same point to a :math:`\mathbf z`
-# more than ten times closer to the origin. Along the ray both flows are within a
-# nat of the exact :math:`\log p` near the mode (printed at the first distance);
+# more than ten times closer to the origin. Along the ray both flows are within about
+# a nat of the exact :math:`\log p` near the mode (printed at the first distance);
 # past the data the handout's :math:`\log q` falls off a cliff, and at twice the
 # distance it is below :math:`-10^{80}`: the stretches compound through the layers
 # until :math:`\lVert\mathbf z\rVert` (printed) is beyond :math:`10^{40}`.
@@ -287,8 +288,8 @@ assert 90 < log_p_ray[199] - q_bnd[199] < 100  # the bounded tail is still far t
 # **What the bound does not fix.** The bounded flow's tail is still far too light:
 # at twice the distance its :math:`\log q` is more than 90 nats below the
 # exact :math:`\log p` (printed), and every seed keeps test points in a collapsed
-# tail (the ``tail %`` column), fewer on average over these seeds but not for every
-# seed. The bound limits how fast the flow's tails can fall, not where its mass
+# tail (the ``tail %`` column): about as many on average over these seeds (0.13% against
+# 0.14%), and more for two of the three. The bound limits how fast the flow's tails can fall, not where its mass
 # sits; the shifts :math:`t` are unbounded and still extrapolate linearly, and
 # :math:`e^{\pm c}` per layer still compounds to :math:`e^{\pm 2c}` per coordinate
 # over four layers. The handout's 150-point validation set catches a collapsed
