@@ -33,7 +33,10 @@ from pathlib import Path
 
 PINNED = {
     "OPENBLAS_CORETYPE": "Haswell",  # NumPy's and SciPy's OpenBLAS: the AVX2 kernels
-    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",  # NumPy's own loops: no AVX-512
+    # NumPy's own loops: no AVX-512, by NumPy 2.4's names and by 1.26's (the minimum session);
+    # each version ignores the other's names with an ImportWarning, which Python hides by default
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX "
+                                "AVX512_CNL AVX512_ICL AVX512_SPR",
     "ATEN_CPU_CAPABILITY": "avx2",  # PyTorch's vectorised ATen kernels
     "ONEDNN_MAX_CPU_ISA": "AVX2",  # PyTorch's convolutions (oneDNN)
     "MKL_CBWR": "AVX2",  # PyTorch's matrix products (MKL, conditional numerical reproducibility)
