@@ -149,6 +149,7 @@ assert med[20_000] < med[2000] < np.median(e_start)
 # "levels off": the second 10,000 steps lower the median by less than a tenth of its fall
 assert 0 <= med[10_000] - med[20_000] < 0.1 * (np.median(e_start) - med[20_000])
 assert q_end["nearest_mean"] < real_quality["nearest_mean"] < q0["nearest_mean"]
+assert [round(q["nearest_mean"], 1) for q in (q0, q_end)] == [5.8, 3.3]  # the prose
 assert TrainConfig().sampler_steps == 60 and TrainConfig().fresh_fraction == 0.05
 # sphinx_gallery_end_ignore
 
@@ -172,7 +173,7 @@ assert TrainConfig().sampler_steps == 60 and TrainConfig().fresh_fraction == 0.0
 #
 # - Individual images get cleaner: the fraction counted as digits rises from 73% to
 #   100% (printed), the energy falls (median trace), and the nearest-digit distance
-#   drops from 5.8 to 3.4, below that of the held-out digits themselves (printed). About
+#   drops from 5.8 to 3.3, below that of the held-out digits themselves (printed). About
 #   half of the final images are ones, simple shapes with close training neighbours.
 # - Diversity collapses: the classes present fall from 8 to 6, ones take over (the most
 #   common class, about half of the counted digits at the end), and the Fréchet distance
