@@ -66,7 +66,8 @@ assert gap[large] < gap[small]
 # training loss by shaping its density around the particular sample (thin ridges and
 # spikes visible in the image), which does not transfer to fresh data; with 2700 points
 # those idiosyncrasies average out and the same capacity is spent on the shape the data
-# share (a reading of the numbers, not a separate experiment). Both density images still show thin filaments between modes.
+# share (a reading of the numbers, not a separate experiment). Both density images still
+# show thin filaments between modes.
 #
 # Its training NLL is not lower, and should not be: it is the better estimate of the
 # model's true fit, while the smaller set's training loss is optimistic. The effect

@@ -331,5 +331,5 @@ assert stats["1/256"][0][5] > 0.5 and stats["1/256"][1] > 100 * abs(stats["10/25
 #   when the step is large against the target's width, proposals from the tails
 #   overshoot and are almost always rejected, and the chain is not geometrically
 #   ergodic, so it still has the right *stationary* distribution, but a chain started
-#   in the tail may wait astronomically long to reach it. At :math:`10/256` no chain stalls. A step size has to be judged by the
-#   per-chain acceptance, not by the average.
+#   in the tail may wait astronomically long to reach it. At :math:`10/256` no chain
+#   stalls. A step size has to be judged by the per-chain acceptance, not by the average.
