@@ -292,7 +292,7 @@ assert 90 < log_p_ray[199] - q_bnd[199] < 100  # the bounded tail is still far t
 # against 0.14%), and more for two of the three. The bound limits how fast the flow's
 # tails can fall, not where its mass sits; the shifts :math:`t` are unbounded and still
 # extrapolate linearly, and :math:`e^{\pm c}` per layer still compounds to
-# :math:`e^{\pm 2c}` per coordinate over four layers. The handout's 150-point validation set catches a collapsed
-# tail only by chance: it missed the one catastrophic collapse here (seed 8, whose
-# validation NLL is within 0.05 nats of its training NLL, table), which the 20,000 test
-# points caught. Three seeds are a small sample of a heavy-tailed quantity.
+# :math:`e^{\pm 2c}` per coordinate over four layers. The handout's 150-point validation
+# set catches a collapsed tail only by chance: it missed the one catastrophic collapse
+# here (seed 8, whose validation NLL is within 0.05 nats of its training NLL, table),
+# which the 20,000 test points caught. Three seeds are a small sample of a heavy-tailed quantity.
