@@ -28,7 +28,7 @@ TORCH = os.environ.get("PROBMODS_TORCH", "torch==2.13.0")
 # PYTHONDONTWRITEBYTECODE empty: Python writes the bytecode of what it imports (see _pip).
 ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": ""}
 # Sessions that compute the pages' numbers also pin the numerical libraries to their AVX2
-# kernels, so that every x86-64 machine prints the same numbers (tools/kernels.py says why).
+# kernels, so that every x86-64 machine with AVX2 prints the same numbers (tools/kernels.py).
 NUMERIC = {**ENV, **pinned_env()}
 
 

@@ -1,4 +1,5 @@
-"""The numerical kernels that the docs build pins, so that its numbers are the same on every x86-64 machine.
+"""The numerical kernels that the docs build pins, so that its numbers are the same on every
+x86-64 machine with AVX2 (with the same library versions).
 
 NumPy, OpenBLAS, PyTorch (ATen, oneDNN) and MKL each pick their vector kernels at run time
 from what the processor offers. AVX-512 kernels add in another order than AVX2 ones, so the
@@ -7,19 +8,23 @@ a thousand-step Markov chain) ends at visibly different numbers. Measured on the
 chapter's depth page (``gallery/flows/plot_05_depth.py``, same seeds and code), the mean test
 NLL of K = 2 minus K = 4 was:
 
-- on the AVX-512 machines that built the site until 2026-11 (the page then said "K = 4 better
-  by several paired standard errors", with a guard z > 3);
+- on the AVX-512 machines that built the site until 2026-11: K = 4 better "by several paired
+  standard errors" (the page's text then, with a guard z > 3);
 - -0.221, or -4.7 paired standard errors (K = 2 better), on an AVX2-only machine (AMD EPYC,
-  Zen 3) with the default kernels, which are the pinned ones below;
-- +0.238, or +5.8 standard errors (K = 4 better; 0.50% of test points in a collapsed tail
-  instead of 1.80%), on that machine with ``OPENBLAS_CORETYPE=Sandybridge`` (OpenBLAS's AVX
-  kernels).
+  Zen 3) with its default kernels (the same flows numbers as with the pins below);
+- +0.238, or +5.8 standard errors (K = 4 better; K = 4's share of test points in a collapsed
+  tail 0.50% instead of 1.80%), on that machine with ``OPENBLAS_CORETYPE=Sandybridge``
+  (OpenBLAS's AVX kernels). K = 4 still had the lower median gap (0.298 against 0.469) and
+  training NLL (2.303 against 2.639), as in the other two runs.
 
 Six pages' guards failed on the AVX2 machine (flows 4, 5, 6 and 8, Langevin 2 and 3). The
 pages' prose and guards quote one machine's numbers, so the build fixes every library to its
-AVX2 kernels (the x86-64-v3 level, which every machine of this project's kind has), with the
-environment variables below. On an AVX2 machine they change nothing; on an AVX-512 machine
-they make it compute as an AVX2 one.
+AVX2 kernels (the x86-64-v3 level, which both kinds of machine seen so far have), with the
+environment variables below. On that AVX2 machine OpenBLAS, NumPy, ATen and oneDNN already
+ran these kernels, but ``MKL_CBWR`` moved the EBM chains (EBM page 4's nearest-digit distance:
+3.4 -> 3.3); on an AVX-512 machine the pins are meant to make it compute as an AVX2 one (not
+yet run on one). The thread count is the other half: the docs build runs each example on one
+thread (``probmods.utils._gallery_reset``), the downloads session with ``OMP_NUM_THREADS=1``.
 
 ``noxfile.py`` puts :data:`PINNED` into the environment of the sessions that compute the
 pages' numbers (docs, downloads, minimum, tests, train-ebm); ``docs/conf.py`` calls

@@ -99,9 +99,10 @@ assert 4 < overfit[1] / overfit[0] < 6  # "about five times as much"
 #
 # That verdict of the mean is fragile, and not only statistically. It rests on a
 # few test points in collapsed tails, and which points collapse depends on the last
-# bits of the arithmetic: with the same seeds, a machine with AVX-512 vector units
-# and another BLAS kernel on this one trained flows on which the four-layer model won
-# by several standard errors (``tools/kernels.py`` records it; the docs build pins its
-# kernels so that its numbers do not move with the machine). The median and the
-# training NLL favour depth in every one of these runs. On this small dataset depth
+# bits of the arithmetic: with the same seeds, a machine with AVX-512 vector units,
+# and OpenBLAS's older AVX kernels on the AVX2 machine that built this page, trained
+# flows on which the four-layer model won by several standard errors
+# (``tools/kernels.py`` records it; the docs build pins its kernels so that its numbers
+# do not move with the machine). The median and the training NLL favour depth in all
+# three runs. On this small dataset depth
 # improves the typical fit while its tails collapse; more data (next page) helps both.

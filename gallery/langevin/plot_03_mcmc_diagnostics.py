@@ -316,7 +316,7 @@ adapted = np.median(worst(runs["MALA adapted"]))
 print(
     f"worst-summary ESS per gradient: adapted {adapted * 1e3:.1f}e-3; best fixed step {best} "
     f"{fixed[best] * 1e3:.1f}e-3 (acceptance {runs[best]['acc']:.3f}); "
-    f"ratio {adapted / fixed[best]:.2f}"
+    f"ratio {adapted / fixed[best]:.3f}"
 )
 # sphinx_gallery_start_ignore
 ad_run, fixed_run = runs["MALA adapted"], runs["MALA 200/256"]
@@ -327,7 +327,7 @@ e_ad, e_fix = np.median(ad_run["ess"], axis=0), np.median(fixed_run["ess"], axis
 assert e_ad[2] > 1.3 * e_fix[2] and (e_ad[:2] < e_fix[:2]).all()
 assert (ad_run["rhat"].max(axis=1) < 1.01).all() and ad_run["stuck"] == 0
 assert round(noise_adapted) == 164 and round(adapt.eps, 3) == 0.205
-assert round(1 / adapted, 1) == 5.4 and round(adapted / fixed[best], 2) == 0.87
+assert round(1 / adapted, 1) == 5.4 and 0.8645 < adapted / fixed[best] < 0.8655  # "0.865"
 assert round(100 * ad_run["acc"]) == 57 and round(100 * runs[best]["acc"]) == 46
 # sphinx_gallery_end_ignore
 
@@ -466,7 +466,7 @@ assert [round(float(v), 3) for v in radius_stds] == [0.442, 0.297, 0.298]
 #   proposals. The rule needed no knowledge of where the cliff at :math:`250/256`
 #   lies, and its chains mix: every :math:`\hat R` below 1.01, 5.4 gradient
 #   evaluations per effective draw. It is not the best step tried, though: it reaches
-#   0.87 of the worst-summary ESS per gradient of the fixed :math:`200/256`, which
+#   0.865 of the worst-summary ESS per gradient of the fixed :math:`200/256`, which
 #   accepts only 46%; the fixed step is ahead on :math:`x_1` and :math:`x_2`, the
 #   adapted one on the radius. The 0.574 of :cite:t:`roberts1998optimal` is the
 #   optimum as the dimension grows; on this two-dimensional ring the best of the
