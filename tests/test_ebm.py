@@ -269,6 +269,9 @@ def _ddp_worker(rank, world, init_file, out, steps, resume):
         dist.all_gather(gathered, flat)
         torch.save({"same_weights": all(torch.equal(g, gathered[0]) for g in gathered), "shard": len(t.buffer),
                     "iteration": t.iteration, "buffer": t.buffer.clone()}, out / f"rank{rank}.pt")
+        # both processes leave together: a process that tears down its group while the other's
+        # gloo threads still talk to it can abort ("terminate called without an active exception")
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
