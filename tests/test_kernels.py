@@ -53,3 +53,16 @@ def test_pinned_env_is_the_table_or_nothing():
 def test_no_check_where_nothing_can_be_pinned(monkeypatch):
     monkeypatch.setattr(kernels, "has_avx2", lambda: False)
     assert kernels.pinned_env() == {} and kernels.problems() == []
+
+
+def test_the_sessions_that_compute_the_pages_numbers_pin_the_kernels():
+    """noxfile.py: docs, downloads (and its standalone runs), minimum, tests and train-ebm run
+    with NUMERIC, never with the unpinned ENV; bench keeps the machine's fastest kernels."""
+    import ast
+
+    tree = ast.parse((ROOT / "noxfile.py").read_text())
+    funcs = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+    names = {f: {n.id for n in ast.walk(funcs[f]) if isinstance(n, ast.Name)} for f in funcs}
+    for name in ("docs", "downloads", "_run_standalone", "minimum", "tests", "train_ebm"):
+        assert "NUMERIC" in names[name] and "ENV" not in names[name], name
+    assert "ENV" in names["bench"] and "NUMERIC" not in names["bench"]
