@@ -30,6 +30,23 @@ if _why := problems():
         + ". Build with `nox -s docs`, or set " + " ".join(f"{k}='{v}'" for k, v in PINNED.items())
     )
 
+
+
+def _build_versions() -> str:
+    """Python and the numerical libraries of this build, as the landing page names them."""
+    import platform
+
+    import matplotlib
+    import numpy
+    import scipy
+    import sklearn
+    import torch
+
+    libs = (("NumPy", numpy), ("SciPy", scipy), ("scikit-learn", sklearn), ("Matplotlib", matplotlib),
+            ("PyTorch", torch))
+    return ", ".join([f"Python {platform.python_version()}"] + [f"{n} {m.__version__}" for n, m in libs])
+
+
 project = "probmods"
 author = "The probmods authors"
 copyright = "2026, the probmods authors"
@@ -88,7 +105,9 @@ nitpick_ignore_regex = [
 autodoc_inherit_docstrings = False  # nn.Module's own docstrings name torch-internal targets
 intersphinx_mapping["torch"] = ("https://docs.pytorch.org/docs/stable/", str(HERE / "_inventories" / "torch.inv"))
 
-myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
+# The landing page names the library versions that computed the pages' numbers.
+myst_substitutions = {"build_versions": _build_versions()}
 myst_heading_anchors = 3
 
 autosummary_generate = True

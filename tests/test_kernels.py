@@ -66,3 +66,15 @@ def test_the_sessions_that_compute_the_pages_numbers_pin_the_kernels():
     for name in ("docs", "downloads", "_run_standalone", "minimum", "tests", "train_ebm"):
         assert "NUMERIC" in names[name] and "ENV" not in names[name], name
     assert "ENV" in names["bench"] and "NUMERIC" not in names["bench"]
+
+
+def test_the_landing_page_gives_readers_the_pinned_variables():
+    """docs/index.md's export lines are PINNED plus one thread, no more and no less."""
+    import re
+    import shlex
+
+    text = (ROOT / "docs" / "index.md").read_text()
+    exported = {}
+    for line in re.findall(r"^export (.+)$", text, flags=re.M):
+        exported.update(dict(item.split("=", 1) for item in shlex.split(line)))
+    assert exported == {**kernels.PINNED, "OMP_NUM_THREADS": "1"}
