@@ -104,5 +104,5 @@ assert 4 < overfit[1] / overfit[0] < 6  # "about five times as much"
 # flows on which the four-layer model won by several standard errors
 # (``tools/kernels.py`` records it; the docs build pins its kernels so that its numbers
 # do not move with the machine). The median and the training NLL favour depth in all
-# three runs. On this small dataset depth
-# improves the typical fit while its tails collapse; more data (next page) helps both.
+# three runs. On this small dataset depth improves the typical fit while its tails
+# collapse; more data (next page) helps both.
