@@ -31,7 +31,6 @@ if _why := problems():
     )
 
 
-
 def _build_versions() -> str:
     """Python and the numerical libraries of this build, as the landing page names them."""
     import platform

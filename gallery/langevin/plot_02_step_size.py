@@ -328,10 +328,10 @@ assert stats["1/256"][0][5] > 0.5 and stats["1/256"][1] > 100 * abs(stats["10/25
 #   without them it lies above all 40 exact sample sets (about twice the largest),
 #   which a set of exact samples does once in 41 runs: a hint that the moving chains are
 #   off too, which one run cannot settle; a chain frozen in a corner is in any case not
-#   a sample of :math:`p`. This is the
-#   kind of failure that Roberts and Tweedie :cite:`roberts1996` analysed for MALA:
-#   when the step is large against the target's width, proposals from the tails
-#   overshoot and are almost always rejected, and the chain is not geometrically
-#   ergodic, so it still has the right *stationary* distribution, but a chain started
-#   in the tail may wait astronomically long to reach it. At :math:`10/256` no chain
+#   a sample of :math:`p`. This is the kind of failure that Roberts and Tweedie
+#   :cite:`roberts1996` analysed for MALA: when the step is large against the target's
+#   width, proposals from the tails overshoot and are almost always rejected, and the
+#   chain is not geometrically ergodic, so it still has the right *stationary*
+#   distribution, but a chain started in the tail may wait astronomically long to reach
+#   it. At :math:`10/256` no chain
 #   stalls. A step size has to be judged by the per-chain acceptance, not by the average.
